@@ -1,0 +1,1 @@
+//! Criterion benchmarks for stresslab live in `benches/benches/`.

@@ -1,0 +1,65 @@
+"""stresslab: Rust-accelerated scenario and stress testing for trading systems.
+
+Quick start::
+
+    import stresslab as sl
+    df = sl.synthetic_market(["BTCUSDT", "ETHUSDT"], n_bars=24 * 365, seed=7)
+    sc = sl.Scenario("crash", sl.ScenarioType.FLASH_CRASH, {"drop_pct": 0.3})
+    bars = sl.ScenarioLoader().load_data(sc)
+
+Note: ``pl.from_arrow`` on the native tables returns a Series of structs in polars 2.x; use
+``pl.DataFrame(table)`` (this package already does).
+"""
+
+from __future__ import annotations
+
+from . import _core
+from .errors import (
+    DataError,
+    InsufficientMemoryError,
+    InvalidParameterError,
+    ScenarioValidationError,
+    StresslabError,
+)
+from .loader import ScenarioLoader
+from .market import (
+    default_correlations,
+    market_statistics,
+    symbol_profile,
+    synthetic_arrays,
+    synthetic_market,
+)
+from .scenarios import (
+    CORRUPTION_TYPES,
+    PARAMETER_SPECS,
+    ParamSpec,
+    Scenario,
+    ScenarioType,
+    load_suite,
+    parse_interval,
+    save_suite,
+)
+
+__version__ = _core.__version__
+
+__all__ = [
+    "CORRUPTION_TYPES",
+    "PARAMETER_SPECS",
+    "DataError",
+    "InsufficientMemoryError",
+    "InvalidParameterError",
+    "ParamSpec",
+    "Scenario",
+    "ScenarioLoader",
+    "ScenarioType",
+    "ScenarioValidationError",
+    "StresslabError",
+    "default_correlations",
+    "load_suite",
+    "market_statistics",
+    "parse_interval",
+    "save_suite",
+    "symbol_profile",
+    "synthetic_arrays",
+    "synthetic_market",
+]

@@ -1,0 +1,14 @@
+//! stresslab-core: the pure-Rust engine of stresslab (no Python in here).
+//!
+//! Modules, one concept each:
+//! - [`rng`]: deterministic random streams derived from (seed, scenario, path, symbol);
+//! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
+//! - [`linalg`]: correlation-matrix factorisation;
+//! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
+
+pub mod error;
+pub mod linalg;
+pub mod rng;
+pub mod synth;
+
+pub use error::{Result, StressError};

@@ -1,0 +1,30 @@
+//! `stresslab._core`: the thin PyO3 layer over `stresslab-core`.
+//!
+//! Conventions: every heavy call converts its inputs to owned Rust data first and then runs inside
+//! `py.detach` (GIL released, rayon allowed); every error is a `StressError` mapped once in
+//! [`errors`]; no function here can panic on user input.
+
+mod errors;
+mod synth;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(synth::generate_market, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::generate_market_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::symbol_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::profile_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::market_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::py_scenario_key, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::default_correlations, m)?)?;
+    m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    Ok(())
+}
+
+/// Number of threads rayon's global pool uses (RAYON_NUM_THREADS or the core count).
+#[pyfunction]
+fn num_threads() -> usize {
+    rayon::current_num_threads()
+}
