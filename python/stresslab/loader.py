@@ -60,4 +60,7 @@ class ScenarioLoader:
         return self.apply_stress(df, scenario)
 
     def apply_stress(self, df: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
-        raise NotImplementedError("stress transforms are provided by the stress-transform module")
+        """Apply the scenario's stress transforms (see :mod:`stresslab.transforms`)."""
+        from .transforms import ScenarioTransformer
+
+        return ScenarioTransformer().apply(df, scenario)
