@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 use stresslab_core::rng::scenario_key;
-use stresslab_core::synth::{MarketParams, MarketSpec, Model, SymbolProfile};
+use stresslab_core::synth::{MarketParams, MarketSpec, Model, PathView, SymbolProfile};
 
 const N_PATHS: usize = 64;
 const N_BARS: usize = 8760;
@@ -85,6 +85,27 @@ fn bench_generation(c: &mut Criterion) {
             let s = spec(model, &["BTCUSDT"]);
             g.bench_with_input(BenchmarkId::new(format!("{name}_1sym"), threads), &threads, |b, _| {
                 b.iter(|| pool.install(|| s.generate(N_PATHS).expect("generate")))
+            });
+        }
+        // The sweep pattern: each worker regenerates paths into buffers it reuses (no page faults
+        // from fresh allocations), like the reference loop above.
+        for (name, model) in [("gbm", Model::Gbm), ("realistic", Model::Realistic)] {
+            let s = spec(model, &["BTCUSDT"]);
+            g.bench_with_input(BenchmarkId::new(format!("{name}_1sym_reused_buffers"), threads), &threads, |b, _| {
+                let mut bufs = vec![0.0; 6 * N_PATHS * N_BARS];
+                b.iter(|| {
+                    pool.install(|| {
+                        bufs.par_chunks_mut(6 * N_BARS).enumerate().for_each(|(p, ch)| {
+                            let (open, rest) = ch.split_at_mut(N_BARS);
+                            let (high, rest) = rest.split_at_mut(N_BARS);
+                            let (low, rest) = rest.split_at_mut(N_BARS);
+                            let (close, rest) = rest.split_at_mut(N_BARS);
+                            let (volume, spread) = rest.split_at_mut(N_BARS);
+                            let mut view = PathView { open, high, low, close, volume, spread };
+                            s.generate_path(p as u64, &mut view);
+                        })
+                    })
+                })
             });
         }
         let s3 = spec(Model::Realistic, &["BTCUSDT", "ETHUSDT", "SOLUSDT"]);

@@ -23,14 +23,31 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     df = sl.synthetic_market(symbols, n_bars=args.bars, seed=args.seed, model=args.model)
     dt = time.perf_counter() - t0
-    print(f"stresslab {sl.__version__}: {args.model} market, {len(symbols)} symbols x {args.bars} hourly bars, "
-          f"seed {args.seed}: {df.height:,} rows in {dt * 1000:.0f} ms")
-    stats = sl.market_statistics(df).with_columns(
-        (pl.col("ret_sd") * 100).alias("hourly_sd_%"),
-        (pl.col("ret_sd") * (8760**0.5) * 100).alias("annual_vol_%"),
-    ).select(
-        "symbol", "bars", "first_close", "last_close", "min_low", "max_high", "hourly_sd_%", "annual_vol_%",
-        "excess_kurtosis", "acf1_r", "acf1_abs_r", "mean_volume", "median_spread_bps",
+    print(
+        f"stresslab {sl.__version__}: {args.model} market, {len(symbols)} symbols x {args.bars} hourly bars, "
+        f"seed {args.seed}: {df.height:,} rows in {dt * 1000:.0f} ms"
+    )
+    stats = (
+        sl.market_statistics(df)
+        .with_columns(
+            (pl.col("ret_sd") * 100).alias("hourly_sd_%"),
+            (pl.col("ret_sd") * (8760**0.5) * 100).alias("annual_vol_%"),
+        )
+        .select(
+            "symbol",
+            "bars",
+            "first_close",
+            "last_close",
+            "min_low",
+            "max_high",
+            "hourly_sd_%",
+            "annual_vol_%",
+            "excess_kurtosis",
+            "acf1_r",
+            "acf1_abs_r",
+            "mean_volume",
+            "median_spread_bps",
+        )
     )
     with pl.Config(tbl_cols=-1, tbl_width_chars=200, float_precision=4, tbl_hide_dataframe_shape=True):
         print(stats)

@@ -47,7 +47,9 @@ def _check_symbols(symbols: Any) -> list[str]:
             "symbols",
         )
     if not symbols or not all(isinstance(s, str) and s for s in symbols):
-        raise InvalidParameterError(f"symbols: must be a non-empty list of non-empty strings, got {symbols!r}", "symbols")
+        raise InvalidParameterError(
+            f"symbols: must be a non-empty list of non-empty strings, got {symbols!r}", "symbols"
+        )
     return list(symbols)
 
 
@@ -160,8 +162,20 @@ def synthetic_market(
         **overrides: any per-symbol parameter (applied to every symbol) or market parameter.
     """
     kw = _market_kwargs(
-        symbols, n_bars, interval, seed, n_paths, model, start, scenario, initial_prices,
-        correlation, stress_correlation, profiles, market, overrides,
+        symbols,
+        n_bars,
+        interval,
+        seed,
+        n_paths,
+        model,
+        start,
+        scenario,
+        initial_prices,
+        correlation,
+        stress_correlation,
+        profiles,
+        market,
+        overrides,
     )
     first_path = _check_int("first_path", first_path, 0, 2**32 - 1)
     table = _core.generate_market(**kw, first_path=first_path)
@@ -189,8 +203,20 @@ def synthetic_arrays(
     """Like :func:`synthetic_market` but numpy arrays shaped (n_paths, n_symbols, n_bars),
     plus ``timestamp_ms`` (n_bars,). Same numbers as the DataFrame for the same arguments."""
     kw = _market_kwargs(
-        symbols, n_bars, interval, seed, n_paths, model, start, scenario, initial_prices,
-        correlation, stress_correlation, profiles, market, overrides,
+        symbols,
+        n_bars,
+        interval,
+        seed,
+        n_paths,
+        model,
+        start,
+        scenario,
+        initial_prices,
+        correlation,
+        stress_correlation,
+        profiles,
+        market,
+        overrides,
     )
     first_path = _check_int("first_path", first_path, 0, 2**32 - 1)
     return dict(_core.generate_market_arrays(**kw, first_path=first_path))

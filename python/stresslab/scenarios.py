@@ -217,7 +217,8 @@ def _check_param(stype: ScenarioType, name: str, spec: ParamSpec, value: Any, sy
 
     def fail(detail: str) -> ScenarioValidationError:
         return ScenarioValidationError(
-            f"{where} must be {spec.describe()}; {detail}", name if not name.startswith("parameters") else name
+            f"{where} must be {spec.describe()}; {detail}",
+            name if not name.startswith("parameters") else name,
         )
 
     k = spec.kind
@@ -304,7 +305,8 @@ def parse_interval(interval: str | timedelta, field_name: str = "interval") -> i
         ms = int(m.group(1)) * _UNIT_MS[m.group(2)]
     else:
         raise ScenarioValidationError(
-            f"{field_name}: must be a duration like '1m', '15m', '1h', '4h' or '1d', got {interval!r}", field_name
+            f"{field_name}: must be a duration like '1m', '15m', '1h', '4h' or '1d', got {interval!r}",
+            field_name,
         )
     if ms <= 0:
         raise ScenarioValidationError(f"{field_name}: must be a positive duration, got {interval!r}", field_name)
@@ -320,7 +322,8 @@ def _parse_time(value: Any, field_name: str) -> datetime:
             dt = datetime.fromisoformat(text)
         except ValueError:
             raise ScenarioValidationError(
-                f"{field_name}: must be an ISO-8601 time such as '2021-05-19T00:00:00Z', got {value!r}", field_name
+                f"{field_name}: must be an ISO-8601 time such as '2021-05-19T00:00:00Z', got {value!r}",
+                field_name,
             ) from None
     else:
         raise ScenarioValidationError(
@@ -573,15 +576,20 @@ def save_suite(scenarios: Iterable[Scenario], path: str | Path) -> None:
     path.write_text(text)
 
 
-def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
-    """1-based line of the `occurrence`-th appearance of `key` as a key in a suite file."""
+def _line_of(text: str, key: str, scenario_name: str | None = None) -> int | None:
+    """1-based line where `key` appears as a key, searching from the line that names the scenario."""
+    lines = text.splitlines()
+    start = 0
+    if scenario_name is not None:
+        name_pat = re.compile(rf"[\"']?name[\"']?\s*[:=]\s*[\"']?{re.escape(scenario_name)}[\"']?\s*,?\s*$")
+        for i, line in enumerate(lines):
+            if name_pat.search(line):
+                start = i
+                break
     pat = re.compile(rf"^\s*(-\s*)?[\"']?{re.escape(key)}[\"']?\s*[:=]")
-    seen = 0
-    for i, line in enumerate(text.splitlines(), 1):
-        if pat.search(line):
-            if seen == occurrence:
-                return i
-            seen += 1
+    for i in range(start, len(lines)):
+        if pat.search(lines[i]):
+            return i + 1
     return None
 
 
@@ -621,7 +629,8 @@ def load_suite(path: str | Path) -> list[Scenario]:
             sc = Scenario.from_dict(item)
         except ScenarioValidationError as exc:
             label = item.get("name", f"#{i + 1}") if isinstance(item, Mapping) else f"#{i + 1}"
-            line = _line_of(text, exc.field, 0) if exc.field else None
+            named = str(label) if isinstance(item, Mapping) and "name" in item else None
+            line = _line_of(text, exc.field, named) if exc.field else None
             at = f", line {line}" if line else ""
             raise ScenarioValidationError(f"{path}{at}: scenario {label!r}: {exc}", exc.field) from exc
         if sc.name in names:

@@ -133,6 +133,13 @@ impl Stream {
         rand_distr::StandardNormal.sample(self)
     }
 
+    /// Standard exponential Exp(1) (ziggurat, via rand_distr): `-ln U` without the logarithm.
+    #[inline(always)]
+    pub fn exp1(&mut self) -> f64 {
+        use rand_distr::Distribution;
+        rand_distr::Exp1.sample(self)
+    }
+
     /// Uniform integer in [0, n) (n > 0), by Lemire's multiply-shift (bias < 2^-64 * n).
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {

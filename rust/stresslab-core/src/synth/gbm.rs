@@ -2,7 +2,7 @@
 //! correlation matrix, Brownian-bridge high/low (factor 1), iid lognormal volume and a constant
 //! spread. The baseline that fails every stylized fact a realistic model must pass.
 
-use super::{bridge_high_low, write_ohlc, MarketSpec, PathView};
+use super::{bridge_half_widths, write_ohlc, MarketSpec, PathView};
 use crate::rng::{Domain, Stream};
 
 pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
@@ -28,8 +28,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
         for t in 0..n_bars {
             let r = d + s * rng.normal();
             let close = p * r.exp();
-            let (hi, lo) = bridge_high_low(r, s, rng.uniform_open(), rng.uniform_open());
-            write_ohlc(out, t, p, close, hi, lo);
+            let (up, down) = bridge_half_widths(r, s, rng.exp1(), rng.exp1());
+            write_ohlc(out, t, p, close, up, down);
             out.volume[t] = (lb + vn * rng.normal()).exp();
             out.spread[t] = sp;
             p = close;
@@ -47,8 +47,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
             let idx = i * n_bars + t;
             let close = price[i] * r.exp();
             let rng = &mut rngs[i];
-            let (hi, lo) = bridge_high_low(r, sig[i], rng.uniform_open(), rng.uniform_open());
-            write_ohlc(out, idx, price[i], close, hi, lo);
+            let (up, down) = bridge_half_widths(r, sig[i], rng.exp1(), rng.exp1());
+            write_ohlc(out, idx, price[i], close, up, down);
             out.volume[idx] = (log_base[i] + vol_noise[i] * rng.normal()).exp();
             out.spread[idx] = spread[i];
             price[i] = close;

@@ -416,25 +416,70 @@ impl MarketPaths {
     }
 }
 
-/// Brownian-bridge maximum and minimum (log space, from 0 to `x`, bar volatility `s`):
-/// H = (x + sqrt(x^2 - 2 s^2 ln U)) / 2, L = (x - sqrt(x^2 - 2 s^2 ln V)) / 2.
+/// Brownian-bridge maximum and minimum (log space, from 0 to `x`, bar volatility `s`), with
+/// E1, E2 ~ Exp(1) standing for -ln U, -ln V:
+/// H = (x + sqrt(x^2 + 2 s^2 E1)) / 2, L = (x - sqrt(x^2 + 2 s^2 E2)) / 2.
+/// Returned as (H - x/2, x/2 - L) >= 0: the half-widths above and below the bar's midpoint.
 #[inline(always)]
-pub(crate) fn bridge_high_low(x: f64, s: f64, u: f64, v: f64) -> (f64, f64) {
+pub(crate) fn bridge_half_widths(x: f64, s: f64, e1: f64, e2: f64) -> (f64, f64) {
     let x2 = x * x;
     let two_s2 = 2.0 * s * s;
-    let hi = 0.5 * (x + (x2 - two_s2 * u.ln()).sqrt());
-    let lo = 0.5 * (x - (x2 - two_s2 * v.ln()).sqrt());
-    (hi, lo)
+    (0.5 * (x2 + two_s2 * e1).sqrt(), 0.5 * (x2 + two_s2 * e2).sqrt())
 }
 
-/// Write one bar's OHLC given the open, the log return and the bridge extremes, enforcing
+/// e^y, by a degree-10 Taylor polynomial where |y| <= 1/8 (relative error < 4e-18, below f64
+/// rounding) and `f64::exp` elsewhere. Bridge half-widths are almost always that small, and this
+/// is several times cheaper than a libm call; the result is deterministic either way.
+#[inline(always)]
+pub(crate) fn exp_small(y: f64) -> f64 {
+    if y.abs() > 0.125 {
+        return y.exp();
+    }
+    // Horner in two halves (Estrin-like) to shorten the dependency chain
+    let y2 = y * y;
+    let lo = 1.0 + y * (1.0 + y * (1.0 / 2.0 + y * (1.0 / 6.0 + y * (1.0 / 24.0))));
+    let hi = 1.0 / 120.0
+        + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0 + y * (1.0 / 362880.0 + y * (1.0 / 3628800.0)))));
+    lo + y2 * y2 * y * hi
+}
+
+/// Write one bar's OHLC from the open, the close and the bridge half-widths around the midpoint
+/// (the midpoint is sqrt(open * close) = open e^{x/2}), enforcing
 /// low <= min(open, close) <= max(open, close) <= high exactly in floating point.
 #[inline(always)]
-pub(crate) fn write_ohlc(out: &mut PathView<'_>, i: usize, open: f64, close: f64, hi_log: f64, lo_log: f64) {
-    let h = open * hi_log.exp();
-    let l = open * lo_log.exp();
+pub(crate) fn write_ohlc(out: &mut PathView<'_>, i: usize, open: f64, close: f64, up: f64, down: f64) {
+    let mid = (open * close).sqrt();
+    let h = mid * exp_small(up);
+    let l = mid * exp_small(-down);
     out.open[i] = open;
     out.close[i] = close;
     out.high[i] = h.max(open).max(close);
     out.low[i] = l.min(open).min(close);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_small_matches_libm() {
+        let mut y = -0.2;
+        while y <= 0.2 {
+            let (a, b) = (exp_small(y), y.exp());
+            assert!(((a - b) / b).abs() < 4e-16, "y={y} {a} {b}");
+            y += 1e-4;
+        }
+    }
+
+    #[test]
+    fn bridge_contains_open_and_close() {
+        let mut r = crate::rng::Stream::from_u64(3);
+        for _ in 0..100_000 {
+            let x = 0.05 * r.normal();
+            let (up, down) = bridge_half_widths(x, 0.01, r.exp1(), r.exp1());
+            // H = x/2 + up >= max(0, x), L = x/2 - down <= min(0, x)
+            assert!(0.5 * x + up >= x.max(0.0) - 1e-15);
+            assert!(0.5 * x - down <= x.min(0.0) + 1e-15);
+        }
+    }
 }

@@ -23,7 +23,7 @@
 //! sigma sqrt(dt), volume -> volume dt. GARCH and volume persistence are kept per bar (the model
 //! is calibrated on 1h bars; other intervals are a documented approximation).
 
-use super::{bridge_high_low, write_ohlc, MarketSpec, PathView};
+use super::{bridge_half_widths, write_ohlc, MarketSpec, PathView};
 use crate::rng::{ChiSquared, Domain, Stream, MARKET};
 
 /// E|r|/sigma of the model (t(6) unit-variance E|eps| = 0.75 times E[m sqrt h] = 0.82): sets the
@@ -50,7 +50,9 @@ struct SymbolState {
     vol_g: f64,
     kappa: f64,
     vol_noise: f64,
-    spread_base: f64,
+    log_spread_base: f64,
+    log_season: [f64; 24],
+    inv_sigma: f64,
     spread_exp: f64,
     spread_noise: f64,
     spread_floor: f64,
@@ -129,7 +131,9 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
                 vol_g: p.volume_g,
                 kappa: p.volume_kappa,
                 vol_noise: p.volume_noise,
-                spread_base: p.spread_bps * 1e-4,
+                log_spread_base: (p.spread_bps * 1e-4).ln(),
+                log_season: season.map(f64::ln),
+                inv_sigma: 1.0 / (p.sigma * sqdt),
                 spread_exp: p.spread_exponent,
                 spread_noise: p.spread_noise,
                 spread_floor: p.spread_floor_bps * 1e-4,
@@ -199,17 +203,18 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
             let idx = i * n_bars + t;
             let open = s.price;
             let close = open * r.exp();
-            let (hi, lo) = bridge_high_low(r, s.hl * s.sigma * vol_ratio, s.rng.uniform_open(), s.rng.uniform_open());
-            write_ohlc(out, idx, open, close, hi, lo);
+            let (up, down) = bridge_half_widths(r, s.hl * s.sigma * vol_ratio, s.rng.exp1(), s.rng.exp1());
+            write_ohlc(out, idx, open, close, up, down);
             s.price = close;
 
             // Volume: AR(1) in logs, coupled to |r| and the latent vol state, hour profile.
             let eta = s.vol_noise * s.rng.normal();
-            let state = log_m + 0.5 * s.h.ln() - mean_log_m - MEAN_HALF_LOG_H;
+            let half_log_h = 0.5 * s.h.ln();
+            let state = log_m + half_log_h - mean_log_m - MEAN_HALF_LOG_H;
             let q = s.log_vol_season[hour];
             let log_v = s.vol_c
                 + s.phi * s.log_v_prev
-                + s.vol_g * r.abs() / s.sigma
+                + s.vol_g * r.abs() * s.inv_sigma
                 + s.kappa * (state - s.phi * s.state_prev)
                 + q
                 - s.phi * s.q_prev;
@@ -219,11 +224,12 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
             s.state_prev = state;
             out.volume[idx] = log_v.exp();
 
-            // Spread: widens with volatility and with unexpectedly thin volume.
-            let vr = vol_ratio;
-            let pow = if (s.spread_exp - 1.5).abs() < 1e-12 { vr * vr.sqrt() } else { vr.powf(s.spread_exp) };
-            let noise = (s.spread_noise * s.rng.normal() - s.spread_liq * eta).exp();
-            out.spread[idx] = (s.spread_base * pow * noise).max(s.spread_floor);
+            // Spread: widens with volatility and with unexpectedly thin volume. In logs, so one exp:
+            // ln(base) + exponent * ln(s m sqrt h) + noise - liquidity * eta.
+            let log_vr = s.log_season[hour] + log_m + half_log_h;
+            let log_spread =
+                s.log_spread_base + s.spread_exp * log_vr + s.spread_noise * s.rng.normal() - s.spread_liq * eta;
+            out.spread[idx] = log_spread.exp().max(s.spread_floor);
         }
     }
 }

@@ -1,0 +1,54 @@
+"""Type stubs of the native module ``stresslab._core`` (built from rust/stresslab-py)."""
+
+from typing import Any
+
+import numpy as np
+
+__version__: str
+
+class _ArrowTable:
+    """An Arrow table exported through the Arrow C stream interface (``__arrow_c_stream__``).
+
+    Wrap it with ``polars.DataFrame(table)`` or ``pyarrow.table(table)``."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+def generate_market(
+    symbols: list[str],
+    n_bars: int,
+    interval_ms: int,
+    start_ms: int,
+    seed: int,
+    scenario: str,
+    model: str,
+    n_paths: int,
+    first_path: int = 0,
+    initial_prices: dict[str, float] | None = None,
+    profiles: dict[str, dict[str, float]] | None = None,
+    market: dict[str, float] | None = None,
+    correlation: list[list[float]] | None = None,
+    stress_correlation: list[list[float]] | None = None,
+    with_path: bool | None = None,
+) -> _ArrowTable: ...
+def generate_market_arrays(
+    symbols: list[str],
+    n_bars: int,
+    interval_ms: int,
+    start_ms: int,
+    seed: int,
+    scenario: str,
+    model: str,
+    n_paths: int,
+    first_path: int = 0,
+    initial_prices: dict[str, float] | None = None,
+    profiles: dict[str, dict[str, float]] | None = None,
+    market: dict[str, float] | None = None,
+    correlation: list[list[float]] | None = None,
+    stress_correlation: list[list[float]] | None = None,
+) -> dict[str, np.ndarray]: ...
+def symbol_profile(symbol: str) -> dict[str, Any]: ...
+def profile_fields() -> list[str]: ...
+def market_fields() -> list[str]: ...
+def scenario_key(name: str) -> int: ...
+def default_correlations(symbols: list[str]) -> tuple[list[list[float]], list[list[float]]]: ...
+def num_threads() -> int: ...
