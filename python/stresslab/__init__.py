@@ -29,6 +29,7 @@ from .market import (
     synthetic_arrays,
     synthetic_market,
 )
+from .metrics import METRIC_NAMES, compute_metrics
 from .scenarios import (
     CORRUPTION_TYPES,
     PARAMETER_SPECS,
@@ -44,6 +45,7 @@ __version__ = _core.__version__
 
 __all__ = [
     "CORRUPTION_TYPES",
+    "METRIC_NAMES",
     "PARAMETER_SPECS",
     "DataError",
     "InsufficientMemoryError",
@@ -54,6 +56,7 @@ __all__ = [
     "ScenarioType",
     "ScenarioValidationError",
     "StresslabError",
+    "compute_metrics",
     "default_correlations",
     "load_suite",
     "market_statistics",

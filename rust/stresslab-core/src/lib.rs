@@ -4,10 +4,12 @@
 //! - [`rng`]: deterministic random streams derived from (seed, scenario, path, symbol);
 //! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
 //! - [`linalg`]: correlation-matrix factorisation;
+//! - [`metrics`]: one-pass performance and risk metrics of an equity path (Sharpe, drawdown, VaR/ES, trades);
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
 pub mod error;
 pub mod linalg;
+pub mod metrics;
 pub mod rng;
 pub mod synth;
 

@@ -5,6 +5,7 @@
 //! [`errors`]; no function here can panic on user input.
 
 mod errors;
+mod metrics;
 mod synth;
 
 use pyo3::prelude::*;
@@ -19,6 +20,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(synth::market_fields, m)?)?;
     m.add_function(wrap_pyfunction!(synth::py_scenario_key, m)?)?;
     m.add_function(wrap_pyfunction!(synth::default_correlations, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::compute_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metric_info, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metric_flags, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())
 }
