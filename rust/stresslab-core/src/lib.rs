@@ -7,10 +7,16 @@
 //! - [`metrics`]: one-pass performance and risk metrics of an equity path (Sharpe, drawdown, VaR/ES, trades);
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
+pub mod account;
+pub mod engine;
 pub mod error;
+pub mod exchange;
 pub mod linalg;
+pub mod market;
 pub mod metrics;
+pub mod orders;
 pub mod rng;
+pub mod strategy;
 pub mod synth;
 
 pub use error::{Result, StressError};

@@ -4,6 +4,7 @@
 //! `py.detach` (GIL released, rayon allowed); every error is a `StressError` mapped once in
 //! [`errors`]; no function here can panic on user input.
 
+mod engine;
 mod errors;
 mod metrics;
 mod synth;
@@ -24,6 +25,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::metric_info, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_flags, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
+    m.add_class::<engine::PyEngine>()?;
     Ok(())
 }
 
