@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..errors import InvalidParameterError
-from .schema import fmt_ms
+from .schema import dt_ms, fmt_ms
 
 __all__ = ["ALIGN_POLICIES", "align_symbols"]
 
@@ -40,7 +40,7 @@ def _missing_report(df: pl.DataFrame) -> tuple[list[str], int]:
         lack = all_ts.join(own, on="timestamp", how="anti")
         if lack.height:
             total += lack.height
-            first = int(lack["timestamp"].min().timestamp() * 1000)  # type: ignore[union-attr]
+            first = dt_ms(lack["timestamp"].min())  # type: ignore[union-attr]
             notes.append(f"{sym} lacks {lack.height} of {clock} open times (first {fmt_ms(first)})")
     return notes, total
 

@@ -44,7 +44,7 @@ import polars as pl
 
 from ..errors import DataError, InvalidParameterError
 from .formats import normalize_symbol, read_bars
-from .schema import check_interval, empty_frame, fmt_ms, select_range, to_ms
+from .schema import check_interval, dt_ms, empty_frame, fmt_ms, select_range, to_ms
 
 __all__ = ["ArchiveClient", "ArchiveFile", "DEFAULT_BASE_URL", "default_cache_dir"]
 
@@ -174,9 +174,7 @@ class ArchiveClient:
         first = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).date()
         last = datetime.fromtimestamp((end_ms - 1) / 1000, tz=timezone.utc).date()
         if last >= today:
-            midnight = int(
-                datetime(today.year, today.month, today.day, tzinfo=timezone.utc).timestamp() * 1000
-            )
+            midnight = dt_ms(datetime(today.year, today.month, today.day, tzinfo=timezone.utc))
             raise DataError(
                 f"archive: {symbol} {interval} requested up to {fmt_ms(end_ms)}, but the archive publishes "
                 f"complete days only; available up to {fmt_ms(midnight)}"

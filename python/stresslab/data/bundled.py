@@ -39,7 +39,7 @@ import polars as pl
 
 from ..errors import DataError
 from .formats import normalize_symbol
-from .schema import finalize, fmt_ms, select_range, to_ms
+from .schema import dt_ms, finalize, fmt_ms, select_range, to_ms
 
 __all__ = ["BundledEvent", "BUNDLED_FILE", "bundled_events", "load_bundled"]
 
@@ -99,8 +99,7 @@ def bundled_events() -> dict[str, BundledEvent]:
 
 def _windows_text(events: dict[str, BundledEvent]) -> str:
     return "; ".join(
-        f"{e.name} {fmt_ms(int(e.start.timestamp() * 1000))} .. {fmt_ms(int(e.end.timestamp() * 1000))} "
-        f"{list(e.symbols)}"
+        f"{e.name} {fmt_ms(dt_ms(e.start))} .. {fmt_ms(dt_ms(e.end))} {list(e.symbols)}"
         for e in events.values()
     )
 
@@ -138,10 +137,10 @@ def load_bundled(
         matches = [
             ev
             for ev in events.values()
-            if (s is None or int(ev.start.timestamp() * 1000) <= s)
-            and (e is None or e <= int(ev.end.timestamp() * 1000))
-            and (s is None or s < int(ev.end.timestamp() * 1000))
-            and (e is None or e > int(ev.start.timestamp() * 1000))
+            if (s is None or dt_ms(ev.start) <= s)
+            and (e is None or e <= dt_ms(ev.end))
+            and (s is None or s < dt_ms(ev.end))
+            and (e is None or e > dt_ms(ev.start))
         ]
         if not matches:
             raise DataError(

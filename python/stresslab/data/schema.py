@@ -13,7 +13,7 @@ bars that repair inserted (see :mod:`stresslab.data.validate`).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import polars as pl
@@ -32,6 +32,7 @@ __all__ = [
     "check_interval",
     "select_range",
     "to_ms",
+    "dt_ms",
     "fmt_ms",
 ]
 
@@ -92,9 +93,17 @@ def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def dt_ms(dt: datetime) -> int:
+    """Epoch milliseconds of an aware datetime, in exact integer arithmetic (no float rounding)."""
+    return (dt - _EPOCH) // timedelta(milliseconds=1)
+
+
 def to_ms(value: Any, field: str) -> int:
     """Epoch milliseconds of an ISO string / datetime (naive = UTC). InvalidParameterError if bad."""
-    return int(_parse_time(value, field).timestamp() * 1000)
+    return dt_ms(_parse_time(value, field))
 
 
 def fmt_ms(ms: int | None) -> str:

@@ -56,14 +56,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ..errors import DataError, InvalidParameterError
-from .schema import PRICE_COLUMNS, TIMESTAMP_DTYPE, fmt_ms, infer_interval_ms, interval_name, to_ms
+from .schema import PRICE_COLUMNS, TIMESTAMP_DTYPE, dt_ms, fmt_ms, infer_interval_ms, interval_name, to_ms
 
 __all__ = ["DataIssue", "RepairAction", "ISSUE_KINDS", "validate_data", "repair"]
 
@@ -102,7 +102,7 @@ class DataIssue:
 
     @property
     def timestamp_ms(self) -> int | None:
-        return None if self.timestamp is None else int(self.timestamp.timestamp() * 1000)
+        return None if self.timestamp is None else dt_ms(self.timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,12 +127,12 @@ class RepairAction:
     path: int | None = None
 
     def __str__(self) -> str:
-        ts = fmt_ms(None if self.timestamp is None else int(self.timestamp.timestamp() * 1000))
+        ts = fmt_ms(None if self.timestamp is None else dt_ms(self.timestamp))
         return f"{self.kind} {self.symbol or '-'} at {ts}: {self.action} ({self.count} bar(s))"
 
 
 def _dt(ms: int | float | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+    return None if ms is None else datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(ms))
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
