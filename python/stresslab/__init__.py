@@ -21,7 +21,11 @@ from .errors import (
     ScenarioValidationError,
     StresslabError,
 )
+from .exchange import ExchangeSimulator
+from .executor import ScenarioExecutor, market_arrays
 from .loader import ScenarioLoader
+from .results import ScenarioResult
+from . import strategies
 from .market import (
     default_correlations,
     market_statistics,
@@ -53,6 +57,11 @@ __all__ = [
     "ParamSpec",
     "Scenario",
     "ScenarioLoader",
+    "ScenarioExecutor",
+    "ScenarioResult",
+    "ExchangeSimulator",
+    "market_arrays",
+    "strategies",
     "ScenarioType",
     "ScenarioValidationError",
     "StresslabError",
