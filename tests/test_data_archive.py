@@ -52,9 +52,7 @@ class Archive:
 
     def add(self, path: str, data: bytes, checksum: bytes | None = None) -> None:
         self.files[path] = data
-        self.files[path + ".CHECKSUM"] = (
-            checksum if checksum is not None else _checksum(data, path.rsplit("/", 1)[1])
-        )
+        self.files[path + ".CHECKSUM"] = checksum if checksum is not None else _checksum(data, path.rsplit("/", 1)[1])
 
     def count(self, suffix: str = "") -> int:
         return sum(1 for p, _ in self.requests if p.endswith(suffix))
@@ -185,9 +183,7 @@ def test_current_month_uses_daily_files_in_microseconds(server, tmp_path: Path) 
         by_day.setdefault(day, []).append(",".join(f))
     for day, rows in by_day.items():
         name = f"BTCUSDT-1h-{day}"
-        archive.add(
-            f"{PREFIX}/daily/klines/BTCUSDT/1h/{name}.zip", _zip(f"{name}.csv", "\n".join(rows) + "\n")
-        )
+        archive.add(f"{PREFIX}/daily/klines/BTCUSDT/1h/{name}.zip", _zip(f"{name}.csv", "\n".join(rows) + "\n"))
     client = ArchiveClient(tmp_path, base_url=url, today=date(2024, 8, 20), timeout=5)
     df = client.load("BTCUSDT", "1h", "2024-08-03T06:00:00Z", "2024-08-05T00:00:00Z")
     expected = read_bars(ARCHIVE_CSV).filter(
@@ -204,9 +200,7 @@ def test_current_month_uses_daily_files_in_microseconds(server, tmp_path: Path) 
         client.load("BTCUSDT", "1h", "2024-08-19", "2024-08-21")
 
 
-def test_missing_monthly_falls_back_to_daily_and_unknown_symbol_is_named(
-    server, month: bytes, tmp_path: Path
-) -> None:
+def test_missing_monthly_falls_back_to_daily_and_unknown_symbol_is_named(server, month: bytes, tmp_path: Path) -> None:
     archive, url = server
     text = ARCHIVE_CSV.read_text().splitlines()
     archive.add(
@@ -217,9 +211,7 @@ def test_missing_monthly_falls_back_to_daily_and_unknown_symbol_is_named(
     df = client.load("BTCUSDT", "1h", "2024-08-01", "2024-08-02")
     assert df.height == 24
     assert any("not in the archive" in line for line in client.log)
-    with pytest.raises(
-        DataError, match=r"DOGEUSDT-1h-2024-08-01\.zip not found \(404\).*available.*: nothing"
-    ):
+    with pytest.raises(DataError, match=r"DOGEUSDT-1h-2024-08-01\.zip not found \(404\).*available.*: nothing"):
         client.load("DOGEUSDT", "1h", "2024-08-01", "2024-08-02")
 
 
@@ -234,9 +226,7 @@ def test_range_not_covered_and_bad_arguments(server, tmp_path: Path) -> None:
         r"2024-08-01T05:00:00Z \.\. 2024-08-31T23:00:00Z",
     ):
         client.load("BTCUSDT", "1h", "2024-08-20", "2024-09-01T05:00:00Z")  # September is not served
-    with pytest.raises(
-        DataError, match=r"does not cover .*available: 2024-08-01T05:00:00Z \.\. 2024-08-31T23:00:00Z"
-    ):
+    with pytest.raises(DataError, match=r"does not cover .*available: 2024-08-01T05:00:00Z \.\. 2024-08-31T23:00:00Z"):
         client.load("BTCUSDT", "1h", "2024-08-01", "2024-08-02")
     with pytest.raises(InvalidParameterError, match="start: must be before end"):
         client.load("BTCUSDT", "1h", "2024-08-05", "2024-08-01")

@@ -151,9 +151,7 @@ def test_cryptodatadownload_duplicates_counted_and_repaired_keeping_raw_rows() -
 
 def _with(df: pl.DataFrame, i: int, **values: float) -> pl.DataFrame:
     idx = pl.int_range(pl.len())
-    return df.with_columns(
-        [pl.when(idx == i).then(pl.lit(v)).otherwise(pl.col(c)).alias(c) for c, v in values.items()]
-    )
+    return df.with_columns([pl.when(idx == i).then(pl.lit(v)).otherwise(pl.col(c)).alias(c) for c, v in values.items()])
 
 
 def _row_ts(df: pl.DataFrame, i: int) -> datetime:
@@ -171,9 +169,7 @@ def _row_ts(df: pl.DataFrame, i: int) -> datetime:
         ("negative_volume", lambda d: _with(d, 100, volume=-1.0)),
         (
             "negative_spread",
-            lambda d: d.with_columns(
-                spread=pl.when(pl.int_range(pl.len()) == 100).then(-0.001).otherwise(0.0001)
-            ),
+            lambda d: d.with_columns(spread=pl.when(pl.int_range(pl.len()) == 100).then(-0.001).otherwise(0.0001)),
         ),
     ],
 )
@@ -188,9 +184,7 @@ def test_duplicates_and_out_of_order(clean: pl.DataFrame) -> None:
     dup = pl.concat([clean, clean[200:203]])
     ok, issues = validate_data(dup)
     assert not ok
-    assert [(i.timestamp, i.count) for i in _find(issues, "duplicate_timestamp")] == [
-        (_row_ts(clean, 200), 3)
-    ]
+    assert [(i.timestamp, i.count) for i in _find(issues, "duplicate_timestamp")] == [(_row_ts(clean, 200), 3)]
     assert [(i.timestamp, i.count) for i in _find(issues, "out_of_order")] == [(_row_ts(clean, 200), 1)]
     swapped = pl.concat([clean[:300], clean[301:302], clean[300:301], clean[302:]])
     _, issues = validate_data(swapped)
@@ -224,10 +218,7 @@ def test_gaps_zero_volume_and_stale(clean: pl.DataFrame) -> None:
     assert ok  # a gap is a warning: exchange downtime is real
     assert [(i.timestamp, i.count, i.severity) for i in issues] == [(_row_ts(clean, 100), 4, "warning")]
     zero = clean.with_columns(
-        pl.when(pl.int_range(pl.len()).is_between(10, 12))
-        .then(0.0)
-        .otherwise(pl.col("volume"))
-        .alias("volume")
+        pl.when(pl.int_range(pl.len()).is_between(10, 12)).then(0.0).otherwise(pl.col("volume")).alias("volume")
     )
     _, issues = validate_data(zero)
     assert [(i.kind, i.timestamp, i.count) for i in issues] == [("zero_volume", _row_ts(clean, 10), 3)]
@@ -267,9 +258,7 @@ def test_spike_that_reverts_is_found_and_real_crash_is_not(clean: pl.DataFrame) 
     assert [(c.kind, c.count) for c in changes] == [("spike", 1), ("gap", 1)]
     filled = fixed.filter(pl.col("filled"))
     assert filled["timestamp"].to_list() == [_row_ts(clean, i)]
-    assert (
-        filled["close"][0] == filled["open"][0] == float(clean["close"][i - 1]) and filled["volume"][0] == 0.0
-    )
+    assert filled["close"][0] == filled["open"][0] == float(clean["close"][i - 1]) and filled["volume"][0] == 0.0
 
 
 def test_token_break_without_gap(clean: pl.DataFrame) -> None:

@@ -124,29 +124,21 @@ def test_directory_source_resolves_symbols_and_agrees_with_bundled() -> None:
     assert df.equals(load_bundled(["BTCUSDT", "ETHUSDT", "SOLUSDT"], "may_2021"))
     # BTC 1h is in two files (Deadhead and misrori): the overlap is reported
     assert any(n.startswith("BTCUSDT: ") and "several files" in n and "differed" in n for n in loader.notes)
-    four = loader.load_data(
-        _replay(["BTCUSDT"], source=str(DATA), interval="4h", start="2024-08-01", end="2024-09-01")
-    )
+    four = loader.load_data(_replay(["BTCUSDT"], source=str(DATA), interval="4h", start="2024-08-01", end="2024-09-01"))
     assert four.height == 31 * 6
-    with pytest.raises(
-        DataError, match=r"no ADAUSDT file at interval 1h; named files hold: \[.*'BTCUSDT 1h'"
-    ):
+    with pytest.raises(DataError, match=r"no ADAUSDT file at interval 1h; named files hold: \[.*'BTCUSDT 1h'"):
         loader.load_data(_replay(["ADAUSDT"], source=str(DATA), start="2021-05-01", end="2021-06-01"))
 
 
 def test_file_source_range_interval_and_symbol_errors() -> None:
     path = str(DATA / "misrori_ETHUSDT_1h_2021-04_2021-09.csv.gz")
     loader = ScenarioLoader()
-    df = loader.load_data(
-        _replay(["ETHUSDT"], source=path, start="2021-05-19T10:00:00Z", end="2021-05-19T16:00:00Z")
-    )
+    df = loader.load_data(_replay(["ETHUSDT"], source=path, start="2021-05-19T10:00:00Z", end="2021-05-19T16:00:00Z"))
     assert df.height == 6 and df["timestamp"].min() == datetime(2021, 5, 19, 10, tzinfo=UTC)
     with pytest.raises(DataError, match=r"available: 2021-04-04T20:00:00Z \.\. 2021-09-30T23:00:00Z"):
         loader.load_data(_replay(["ETHUSDT"], source=path, start="2021-03-01", end="2021-05-01"))
     with pytest.raises(DataError, match=r"bars are 1h, but interval '4h' was requested"):
-        loader.load_data(
-            _replay(["ETHUSDT"], source=path, interval="4h", start="2021-05-01", end="2021-06-01")
-        )
+        loader.load_data(_replay(["ETHUSDT"], source=path, interval="4h", start="2021-05-01", end="2021-06-01"))
     with pytest.raises(DataError, match=r"unknown symbol\(s\) \['BTCUSDT'\]; the file holds \['ETHUSDT'\]"):
         loader.load_data(_replay(["BTCUSDT"], source=path))
     with pytest.raises(DataError, match="not 'bundled', 'archive', a file or a directory"):
@@ -160,22 +152,16 @@ def test_bundled_errors() -> None:
     loader = ScenarioLoader()
     with pytest.raises(DataError, match=r"unknown bundled event 'may_2019'; available: \['covid_2020-03'"):
         loader.load_data(_replay(["BTCUSDT"], event="may_2019"))
-    with pytest.raises(
-        DataError, match=r"unknown symbol\(s\) \['SOLUSDT'\] in bundled event 'covid_2020-03'"
-    ):
+    with pytest.raises(DataError, match=r"unknown symbol\(s\) \['SOLUSDT'\] in bundled event 'covid_2020-03'"):
         loader.load_data(_replay(["SOLUSDT"], event="covid_2020-03"))
-    with pytest.raises(
-        DataError, match=r"does not cover 2021-04-15T00:00:00Z .*available windows: covid_2020-03"
-    ):
+    with pytest.raises(DataError, match=r"does not cover 2021-04-15T00:00:00Z .*available windows: covid_2020-03"):
         loader.load_data(_replay(["BTCUSDT"], start="2021-04-15", end="2021-05-10"))
     with pytest.raises(
         DataError,
         match=r"LUNAUSDT does not cover .*available: 2022-05-01T00:00:00Z \.\. "
         r"2022-05-13T00:00:00Z",
     ):
-        loader.load_data(
-            _replay(["LUNAUSDT"], event="terra_luna_2022-05", start="2022-05-10", end="2022-05-20")
-        )
+        loader.load_data(_replay(["LUNAUSDT"], event="terra_luna_2022-05", start="2022-05-10", end="2022-05-20"))
     with pytest.raises(DataError, match="name an event or give start/end"):
         loader.load_data(_replay(["BTCUSDT"]))
     with pytest.raises(DataError, match="only 1h bars"):
@@ -189,9 +175,7 @@ def test_start_after_end_is_rejected() -> None:
     with pytest.raises(ScenarioValidationError, match="start: must be before end"):
         _replay(["BTCUSDT"], start="2021-05-10", end="2021-05-01")
     with pytest.raises(InvalidParameterError, match="start: must be before end"):
-        ScenarioLoader().load_file(
-            DATA / "binance_BTCUSDT-1h-2024-08.csv", start="2024-08-10", end="2024-08-02"
-        )
+        ScenarioLoader().load_file(DATA / "binance_BTCUSDT-1h-2024-08.csv", start="2024-08-10", end="2024-08-02")
 
 
 def test_repair_option_and_relative_paths() -> None:

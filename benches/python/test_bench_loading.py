@@ -35,10 +35,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     base.columns = list(ARCHIVE_COLUMNS)  # polars 1.x names them column_1.., 2.x column_0..
     span = 744 * 3_600_000
     big = pl.concat(
-        [
-            base.with_columns(pl.col("open_time") + k * span, pl.col("close_time") + k * span)
-            for k in range(N_COPIES)
-        ]
+        [base.with_columns(pl.col("open_time") + k * span, pl.col("close_time") + k * span) for k in range(N_COPIES)]
     )
     d = tmp_path_factory.mktemp("bench")
     out = {"archive": d / "archive.csv", "export": d / "export.csv", "parquet": d / "bars.parquet"}

@@ -122,4 +122,3 @@ class ExchangeSimulator:
             "partial_fill_policy": self.partial_fill_policy,
             "outages": [tuple(o) for o in self.outages],
         }
-

@@ -155,7 +155,9 @@ class ScenarioExecutor:
                 "this executor runs strategy -> exchange -> account"
             )
         if isinstance(initial_capital, bool) or not isinstance(initial_capital, (int, float)):
-            raise InvalidParameterError(f"initial_capital: must be a number > 0, got {initial_capital!r}", "initial_capital")
+            raise InvalidParameterError(
+                f"initial_capital: must be a number > 0, got {initial_capital!r}", "initial_capital"
+            )
         if not (math.isfinite(initial_capital) and initial_capital > 0):
             raise InvalidParameterError(f"initial_capital: must be > 0, got {initial_capital}", "initial_capital")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

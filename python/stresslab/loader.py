@@ -85,9 +85,7 @@ class ScenarioLoader:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if align not in ALIGN_POLICIES:
-            raise InvalidParameterError(
-                f"align: must be one of {list(ALIGN_POLICIES)}, got {align!r}", "align"
-            )
+            raise InvalidParameterError(f"align: must be one of {list(ALIGN_POLICIES)}, got {align!r}", "align")
         self.archive_url = archive_url
         self.market = market
         self.align = align
@@ -232,12 +230,7 @@ class ScenarioLoader:
 
     def _resolve(self, path: str | Path) -> Path:
         p = Path(path)
-        if (
-            not p.exists()
-            and not p.is_absolute()
-            and self.data_dir is not None
-            and (self.data_dir / p).exists()
-        ):
+        if not p.exists() and not p.is_absolute() and self.data_dir is not None and (self.data_dir / p).exists():
             return self.data_dir / p
         return p
 
@@ -264,9 +257,7 @@ class ScenarioLoader:
             raise DataError(f"{where}: mixed intervals across symbols: {names}; pass symbol=")
         return iv if iv is not None else (found.pop() if found else None)
 
-    def _finish(
-        self, df: pl.DataFrame, iv: int | None, align: bool = True, repair: bool | None = None
-    ) -> pl.DataFrame:
+    def _finish(self, df: pl.DataFrame, iv: int | None, align: bool = True, repair: bool | None = None) -> pl.DataFrame:
         """Repair (optional), align symbols, validate (optional), in the long format."""
         if df.is_empty():
             raise DataError("no bars in the requested range")
@@ -299,9 +290,7 @@ class ScenarioLoader:
         start, end = scenario.start, scenario.end
         if source == "bundled":
             if scenario.interval != "1h":
-                raise DataError(
-                    f"bundled data has only 1h bars, not {scenario.interval!r}; load a file instead"
-                )
+                raise DataError(f"bundled data has only 1h bars, not {scenario.interval!r}; load a file instead")
             return self.load_bundled(scenario.symbols, event, start, end)
         if event is not None and start is None and end is None:
             events = bundled_events()
@@ -310,9 +299,7 @@ class ScenarioLoader:
             start, end = events[event].start, events[event].end
         if source == "archive":
             if start is None or end is None:
-                raise InvalidParameterError(
-                    "start/end: an archive replay needs start and end (or an event)", "start"
-                )
+                raise InvalidParameterError("start/end: an archive replay needs start and end (or an event)", "start")
             return self.load_archive(scenario.symbols, scenario.interval, start, end)
         path = self._resolve(source)
         if path.is_dir():

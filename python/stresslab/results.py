@@ -59,9 +59,7 @@ class ScenarioResult:
     ) -> ScenarioResult:
         m = out["metrics"]
         failed = [(int(b), str(msg)) for b, msg in out["strategy_failures"]]
-        counters = {
-            k: out[k] for k in ("fills", "partial_fills", "rejections", "cancelled_orders", "final_cash")
-        }
+        counters = {k: out[k] for k in ("fills", "partial_fills", "rejections", "cancelled_orders", "final_cash")}
         counters["final_positions"] = dict(zip(symbols, map(float, out["final_positions"])))
         return cls(
             scenario_name=scenario.name,

@@ -62,7 +62,9 @@ def _weight(weight: float | None) -> float | None:
     if weight is None:
         return None
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
-        raise InvalidParameterError(f"weight: must be a number in [0, 100] (fraction of equity), got {weight!r}", "weight")
+        raise InvalidParameterError(
+            f"weight: must be a number in [0, 100] (fraction of equity), got {weight!r}", "weight"
+        )
     return float(weight)
 
 
@@ -122,7 +124,9 @@ class MeanReversion(NativeStrategy):
     ):
         self.lookback = _window("lookback", lookback, 2)
         if not 0 <= exit_z <= entry_z:
-            raise InvalidParameterError(f"exit_z: must be in [0, entry_z], got exit_z={exit_z} entry_z={entry_z}", "exit_z")
+            raise InvalidParameterError(
+                f"exit_z: must be in [0, entry_z], got exit_z={exit_z} entry_z={entry_z}", "exit_z"
+            )
         self.entry_z = float(entry_z)
         self.exit_z = float(exit_z)
         self.weight = _weight(weight)

@@ -58,9 +58,7 @@ def align_symbols(df: pl.DataFrame, how: str = "intersect") -> tuple[pl.DataFram
     if how == "none":
         return df, [f"align=none: symbols keep their own clocks; {'; '.join(lacks)}"]
     if how == "intersect":
-        keep = (
-            df.group_by("timestamp").agg(pl.len().alias("n")).filter(pl.col("n") == n_sym).select("timestamp")
-        )
+        keep = df.group_by("timestamp").agg(pl.len().alias("n")).filter(pl.col("n") == n_sym).select("timestamp")
         out = df.join(keep, on="timestamp", how="semi", maintain_order="left")
         dropped = df.height - out.height
         return out, [
@@ -69,9 +67,7 @@ def align_symbols(df: pl.DataFrame, how: str = "intersect") -> tuple[pl.DataFram
         ]
     # ffill: a full symbol x time grid over the span every symbol covers; a missing bar takes the
     # symbol's previous close, looked up in its full history (so a hole at the span start fills too)
-    span = df.group_by("symbol").agg(
-        pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b")
-    )
+    span = df.group_by("symbol").agg(pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b"))
     lo, hi = span["a"].max(), span["b"].min()
     clock = df.select(pl.col("timestamp").unique()).filter(pl.col("timestamp") <= hi)
     grid = df.select(pl.col("symbol").unique()).join(clock, how="cross")
@@ -85,9 +81,7 @@ def align_symbols(df: pl.DataFrame, how: str = "intersect") -> tuple[pl.DataFram
             for c in ("open", "high", "low", "close")
         ),
         pl.when(pl.col("_new")).then(0.0).otherwise(pl.col("volume")).alias("volume"),
-        (pl.col("_new") | (pl.col("filled").fill_null(False) if had_filled else pl.lit(False))).alias(
-            "filled"
-        ),
+        (pl.col("_new") | (pl.col("filled").fill_null(False) if had_filled else pl.lit(False))).alias("filled"),
     ).filter(pl.col("timestamp") >= lo)
     n_filled = int(out["_new"].sum())
     trimmed = df.filter(~pl.col("timestamp").is_between(lo, hi)).height

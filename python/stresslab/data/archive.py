@@ -131,9 +131,7 @@ class ArchiveClient:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
             raise InvalidParameterError(f"retries: must be an integer >= 1, got {retries!r}", "retries")
         if not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise InvalidParameterError(
-                f"timeout: must be a number of seconds > 0, got {timeout!r}", "timeout"
-            )
+            raise InvalidParameterError(f"timeout: must be a number of seconds > 0, got {timeout!r}", "timeout")
         if not isinstance(base_url, str) or not re.match(r"^https?://", base_url):
             raise InvalidParameterError(f"base_url: must be an http(s) URL, got {base_url!r}", "base_url")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -149,23 +147,13 @@ class ArchiveClient:
     def archive_file(self, symbol: str, interval: str, kind: str, period: str) -> ArchiveFile:
         name = f"{symbol}-{interval}-{period}"
         url = f"{self.base_url}/data/{self.market}/{kind}/klines/{symbol}/{interval}/{name}.zip"
-        path = (
-            self.cache_dir
-            / "binance"
-            / self.market.replace("/", "-")
-            / kind
-            / symbol
-            / interval
-            / f"{name}.parquet"
-        )
+        path = self.cache_dir / "binance" / self.market.replace("/", "-") / kind / symbol / interval / f"{name}.parquet"
         return ArchiveFile(kind, period, url, f"{name}.zip", path)
 
     def _today(self) -> date:
         return self.today or datetime.now(timezone.utc).date()
 
-    def plan(
-        self, symbol: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[tuple[date, ArchiveFile | None]]:
+    def plan(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[tuple[date, ArchiveFile | None]]:
         """Per month of ``[start, end)``: the monthly file, or None for the current month (dailies).
 
         A monthly file the archive does not have (404) falls back to that month's daily files.
@@ -182,9 +170,7 @@ class ArchiveClient:
         out: list[tuple[date, ArchiveFile | None]] = []
         for m in _months(first, last + timedelta(days=1)):
             complete = (m.year, m.month) < (today.year, today.month)
-            out.append(
-                (m, self.archive_file(symbol, interval, "monthly", m.strftime("%Y-%m")) if complete else None)
-            )
+            out.append((m, self.archive_file(symbol, interval, "monthly", m.strftime("%Y-%m")) if complete else None))
         return out
 
     def _dailies(self, symbol: str, interval: str, month: date, first: date, last: date) -> list[ArchiveFile]:
@@ -348,9 +334,7 @@ class ArchiveClient:
                         out.write(chunk)
                 except http.client.IncompleteRead as exc:
                     out.write(exc.partial)
-                    raise _Truncated(
-                        f"connection closed early ({part.stat().st_size} bytes so far)"
-                    ) from None
+                    raise _Truncated(f"connection closed early ({part.stat().st_size} bytes so far)") from None
         size = part.stat().st_size
         if expected is not None and size != expected:
             if size > expected:

@@ -99,8 +99,7 @@ def bundled_events() -> dict[str, BundledEvent]:
 
 def _windows_text(events: dict[str, BundledEvent]) -> str:
     return "; ".join(
-        f"{e.name} {fmt_ms(dt_ms(e.start))} .. {fmt_ms(dt_ms(e.end))} {list(e.symbols)}"
-        for e in events.values()
+        f"{e.name} {fmt_ms(dt_ms(e.start))} .. {fmt_ms(dt_ms(e.end))} {list(e.symbols)}" for e in events.values()
     )
 
 
@@ -144,8 +143,7 @@ def load_bundled(
         ]
         if not matches:
             raise DataError(
-                f"bundled data does not cover {fmt_ms(s)} .. {fmt_ms(e)}; available windows: "
-                + _windows_text(events)
+                f"bundled data does not cover {fmt_ms(s)} .. {fmt_ms(e)}; available windows: " + _windows_text(events)
             )
         event = matches[0].name
     if event not in events:

@@ -75,9 +75,7 @@ def load_directory(
         frames.append(_merge(sym, parts, notes))
     out = pl.concat(frames) if frames else empty_frame()
     for sym in out["symbol"].unique().to_list():
-        got = infer_interval_ms(
-            out.filter(pl.col("symbol") == sym)["timestamp"].dt.epoch("ms"), f"{directory} {sym}"
-        )
+        got = infer_interval_ms(out.filter(pl.col("symbol") == sym)["timestamp"].dt.epoch("ms"), f"{directory} {sym}")
         if got is not None and got != interval_ms:
             raise DataError(f"{directory}: {sym} files hold {interval_name(got)} bars, not {interval}")
     return out, notes

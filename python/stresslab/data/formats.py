@@ -303,8 +303,7 @@ def _resolve_columns(
         if canon in mapping:
             if mapping[canon] not in available:
                 raise DataError(
-                    f"{where}: column {mapping[canon]!r} (mapped to {canon!r}) not found; "
-                    f"found columns {available}"
+                    f"{where}: column {mapping[canon]!r} (mapped to {canon!r}) not found; found columns {available}"
                 )
             out[canon] = mapping[canon]
             continue
@@ -321,9 +320,7 @@ def _resolve_columns(
     return out
 
 
-def _assign_symbol(
-    df: pl.DataFrame, sym_col: str | None, symbol: str | None, path: Path, where: str
-) -> pl.Expr:
+def _assign_symbol(df: pl.DataFrame, sym_col: str | None, symbol: str | None, path: Path, where: str) -> pl.Expr:
     if sym_col is not None:
         # normalise the few distinct names rather than every row ('ETH/USDT' -> 'ETHUSDT')
         names = df[sym_col].cast(pl.String).unique().drop_nulls().to_list()
@@ -360,9 +357,7 @@ def _read_csv(data: bytes | Path, where: str, **kw: Any) -> pl.DataFrame:
 # Parsers
 
 
-def _parse_archive(
-    data: bytes | Path, path: Path, symbol: str | None, where: str, head: list[str]
-) -> pl.DataFrame:
+def _parse_archive(data: bytes | Path, path: Path, symbol: str | None, where: str, head: list[str]) -> pl.DataFrame:
     has_header = not _is_number(_fields(head[0])[0])
     n_fields = len(_fields(head[1] if has_header and len(head) > 1 else head[0]))
     names = [ARCHIVE_COLUMNS[i] if i < len(ARCHIVE_COLUMNS) else f"extra_{i}" for i in range(n_fields)]
@@ -390,9 +385,7 @@ def _parse_archive(
     return out
 
 
-def _parse_cdd(
-    data: bytes | Path, path: Path, symbol: str | None, where: str, head: list[str]
-) -> pl.DataFrame:
+def _parse_cdd(data: bytes | Path, path: Path, symbol: str | None, where: str, head: list[str]) -> pl.DataFrame:
     skip = 1 if (head[0].lower().startswith("http") or "cryptodatadownload" in head[0].lower()) else 0
     header = _fields(head[skip]) if len(head) > skip else []
     # epochs switch from ms integers to '1502946000.0' deep into the file: read them as floats
@@ -403,13 +396,9 @@ def _parse_cdd(
         schema_overrides={c: pl.Float64 for c in header if c.lower().startswith("unix")},
     )
     lower = {c.lower(): c for c in raw.columns}
-    unix_col = next(
-        (c for c in raw.columns if c.lower().startswith("unix")), None
-    )  # 'unix', 'Unix Timestamp'
+    unix_col = next((c for c in raw.columns if c.lower().startswith("unix")), None)  # 'unix', 'Unix Timestamp'
     if unix_col is None:
-        raise DataError(
-            f"{where}: wrong columns: expected a CryptoDataDownload 'unix' column, found {raw.columns}"
-        )
+        raise DataError(f"{where}: wrong columns: expected a CryptoDataDownload 'unix' column, found {raw.columns}")
     vol_cols = [c for c in raw.columns if c.lower().startswith("volume ")]
     base = None
     if "symbol" in lower and raw.height:
@@ -447,17 +436,13 @@ def _parse_table(
     ts = _timestamp_series(raw, cols["timestamp"], unit, fmt)
     exprs = [
         pl.lit(ts).alias("timestamp"),
-        _assign_symbol(raw, cols.get("symbol"), symbol if "symbol" not in cols else None, path, where).alias(
-            "symbol"
-        ),
+        _assign_symbol(raw, cols.get("symbol"), symbol if "symbol" not in cols else None, path, where).alias("symbol"),
     ]
     for c in (*PRICE_COLUMNS, "volume"):
         dtype = raw.schema[cols[c]]
         e = pl.col(cols[c])
         exprs.append(
-            (
-                e.cast(pl.Float64) if dtype.is_numeric() else e.cast(pl.String).cast(pl.Float64, strict=False)
-            ).alias(c)
+            (e.cast(pl.Float64) if dtype.is_numeric() else e.cast(pl.String).cast(pl.Float64, strict=False)).alias(c)
         )
     if "spread" in cols:
         exprs.append(pl.col(cols["spread"]).cast(pl.Float64).alias("spread"))

@@ -192,9 +192,7 @@ class _GroupCheck:
         self.ts_raw = g["_ts"].to_numpy()
         s = g.sort("_ts", maintain_order=True)
         self.ts = s["_ts"].to_numpy()
-        self.o, self.h, self.l, self.c, self.v = (
-            s[c].cast(pl.Float64).to_numpy() for c in (*PRICE_COLUMNS, "volume")
-        )
+        self.o, self.h, self.l, self.c, self.v = (s[c].cast(pl.Float64).to_numpy() for c in (*PRICE_COLUMNS, "volume"))
         self.spread = s["spread"].cast(pl.Float64).to_numpy() if "spread" in s.columns else None
         # bars inserted by repair / alignment are flat with volume 0 on purpose: not stale, not no-trade
         n = s.height
@@ -203,9 +201,7 @@ class _GroupCheck:
     def add(self, kind: str, idx: int | None, count: int, detail: str, ts_ms: int | None = None) -> None:
         if ts_ms is None and idx is not None:
             ts_ms = int(self.ts[idx])
-        self.issues.append(
-            DataIssue(kind, ISSUE_KINDS[kind], self.symbol, _dt(ts_ms), int(count), detail, self.path)
-        )
+        self.issues.append(DataIssue(kind, ISSUE_KINDS[kind], self.symbol, _dt(ts_ms), int(count), detail, self.path))
 
     def add_rows(self, kind: str, mask: np.ndarray, detail: str) -> None:
         """One issue for all rows of a row-level problem (first timestamp, total count)."""
@@ -262,9 +258,7 @@ class _GroupCheck:
                     "rows earlier than the row above them; sort by time",
                     ts_ms=int(raw[first]),
                 )
-        dup = (
-            np.concatenate(([False], self.ts[1:] == self.ts[:-1])) if len(self.ts) > 1 else np.zeros(0, bool)
-        )
+        dup = np.concatenate(([False], self.ts[1:] == self.ts[:-1])) if len(self.ts) > 1 else np.zeros(0, bool)
         self.add_rows("duplicate_timestamp", dup, "extra rows with an open time already present")
 
     def grid_checks(self, iv: int) -> None:
@@ -415,9 +409,7 @@ def _options(
 ) -> _Opts:
     from .schema import check_interval
 
-    iv = (
-        interval if isinstance(interval, int) and not isinstance(interval, bool) else check_interval(interval)
-    )
+    iv = interval if isinstance(interval, int) and not isinstance(interval, bool) else check_interval(interval)
     for name, value, lo in (
         ("spike_threshold", spike_threshold, 0.0),
         ("token_break_factor", token_break_factor, 1.0),
@@ -501,9 +493,7 @@ def _action(kind: str, sub: pl.DataFrame, action: str, keys: list[str]) -> list[
     agg = sub.group_by(keys, maintain_order=True).agg(pl.col("_ts").min().alias("first"), pl.len().alias("n"))
     out = []
     for row in agg.iter_rows(named=True):
-        out.append(
-            RepairAction(kind, row["symbol"], _dt(row["first"]), int(row["n"]), action, row.get("path"))
-        )
+        out.append(RepairAction(kind, row["symbol"], _dt(row["first"]), int(row["n"]), action, row.get("path")))
     return out
 
 
@@ -525,9 +515,7 @@ def repair(
     Longer gaps (exchange downtime) are left as they are. Returns ``(repaired frame, changes)``.
     """
     if isinstance(max_fill_bars, bool) or not isinstance(max_fill_bars, int) or max_fill_bars < 0:
-        raise InvalidParameterError(
-            f"max_fill_bars: must be an integer >= 0, got {max_fill_bars!r}", "max_fill_bars"
-        )
+        raise InvalidParameterError(f"max_fill_bars: must be an integer >= 0, got {max_fill_bars!r}", "max_fill_bars")
     frame, keys = _prepare(df)
     changes: list[RepairAction] = []
     vals = [pl.col(c).cast(pl.Float64) for c in (*PRICE_COLUMNS, "volume")]
@@ -599,9 +587,7 @@ def _fill_gaps(
         return frame, []
     from .schema import check_interval
 
-    fixed = (
-        interval if isinstance(interval, int) and not isinstance(interval, bool) else check_interval(interval)
-    )
+    fixed = interval if isinstance(interval, int) and not isinstance(interval, bool) else check_interval(interval)
     new_rows: list[dict[str, Any]] = []
     changes: list[RepairAction] = []
     for key, g in frame.group_by(keys, maintain_order=True):
@@ -616,9 +602,7 @@ def _fill_gaps(
             for k in range(1, n_missing + 1):
                 row = {kk: vv for kk, vv in zip(keys, key, strict=True)}
                 px = float(close[i])
-                row.update(
-                    _ts=int(ts[i] + k * iv), open=px, high=px, low=px, close=px, volume=0.0, filled=True
-                )
+                row.update(_ts=int(ts[i] + k * iv), open=px, high=px, low=px, close=px, volume=0.0, filled=True)
                 new_rows.append(row)
             changes.append(
                 RepairAction(
