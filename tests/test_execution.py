@@ -8,9 +8,8 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-import w1ref
-
 import stresslab as sl
+import w1ref
 from stresslab import ExchangeSimulator, Scenario, ScenarioExecutor
 from stresslab.strategies import SmaCross, TargetSignals
 
@@ -149,7 +148,7 @@ def test_partial_fills_respect_participation_cap():
     r = ScenarioExecutor(TargetSignals([1.0] * n), exchange_simulator=ex, initial_capital=1e6).run(CALM, data=df)
     fills = r.events_df().filter(pl.col("kind").is_in(["fill", "partial_fill"]))
     assert fills.height > 10 and (fills["kind"] == "partial_fill").sum() > 5
-    for bar, qty in zip(fills["bar"], fills["qty"]):
+    for bar, qty in zip(fills["bar"], fills["qty"], strict=True):
         assert abs(qty) <= 0.1 * vol[bar] * (1 + 1e-12)
 
 
@@ -170,7 +169,7 @@ def test_limit_fills_never_outside_the_bar_and_need_penetration():
             eng.submit_order(0, -0.01, "limit", float(m["close"][0, t] * 1.003))
     out = eng.finish()
     ev = out["events"]
-    for bar, kind, price, reason, qty in zip(ev["bar"], ev["kind"], ev["price"], ev["reason"], ev["qty"]):
+    for bar, kind, price, reason, qty in zip(ev["bar"], ev["kind"], ev["price"], ev["reason"], ev["qty"], strict=True):
         if kind == "fill":
             fills.append(bar)
             assert lows[bar] <= price <= highs[bar]

@@ -13,7 +13,7 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 
 from __future__ import annotations
 
-from . import _core
+from . import _core, strategies
 from .errors import (
     DataError,
     InsufficientMemoryError,
@@ -24,8 +24,6 @@ from .errors import (
 from .exchange import ExchangeSimulator
 from .executor import ScenarioExecutor, market_arrays
 from .loader import ScenarioLoader
-from .results import ScenarioResult
-from . import strategies
 from .market import (
     default_correlations,
     market_statistics,
@@ -34,6 +32,7 @@ from .market import (
     synthetic_market,
 )
 from .metrics import METRIC_NAMES, compute_metrics
+from .results import ScenarioResult
 from .scenarios import (
     CORRUPTION_TYPES,
     PARAMETER_SPECS,

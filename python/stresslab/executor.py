@@ -62,7 +62,7 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
     has_flags = "stress_flags" in df.columns
     df = df.sort(["symbol", "_ts"]) if len(symbols) > 1 else df.sort("_ts")
     per_symbol = df.group_by("symbol", maintain_order=True).agg(pl.len()).to_dict(as_series=False)
-    counts = dict(zip(per_symbol["symbol"], per_symbol["len"]))
+    counts = dict(zip(per_symbol["symbol"], per_symbol["len"], strict=True))
     first = df.filter(pl.col("symbol") == symbols[0])["_ts"].to_numpy()
     same_clock = len(set(counts.values())) == 1 and all(
         np.array_equal(first, df.filter(pl.col("symbol") == s)["_ts"].to_numpy()) for s in symbols[1:]

@@ -60,7 +60,7 @@ class ScenarioResult:
         m = out["metrics"]
         failed = [(int(b), str(msg)) for b, msg in out["strategy_failures"]]
         counters = {k: out[k] for k in ("fills", "partial_fills", "rejections", "cancelled_orders", "final_cash")}
-        counters["final_positions"] = dict(zip(symbols, map(float, out["final_positions"])))
+        counters["final_positions"] = dict(zip(symbols, map(float, out["final_positions"]), strict=True))
         return cls(
             scenario_name=scenario.name,
             scenario_type=scenario.type.name,
