@@ -99,7 +99,8 @@ impl Account {
         if same_dir {
             // adding to (or opening) a position
             let new_abs = q1.abs();
-            self.avg_entry[s] = if q0 == 0.0 { f.price } else { (self.avg_entry[s] * q0.abs() + f.price * dq.abs()) / new_abs };
+            self.avg_entry[s] =
+                if q0 == 0.0 { f.price } else { (self.avg_entry[s] * q0.abs() + f.price * dq.abs()) / new_abs };
             match &mut self.open_trades[s] {
                 Some(t) => {
                     t.fees += f.fee;
@@ -171,6 +172,12 @@ impl Account {
                 closed,
             });
         }
+    }
+
+    /// Whether trades closed since the last `drain_closed`.
+    #[inline(always)]
+    pub fn has_closed(&self) -> bool {
+        !self.closed_since.is_empty()
     }
 
     /// Trades closed since the last call, as (net pnl, bars held).

@@ -36,11 +36,16 @@ struct Rolling {
     n: usize,
     sum: f64,
     sum2: f64,
+    /// Track the sum of squares (for the standard deviation); SMAs do not need it.
+    squares: bool,
 }
 
 impl Rolling {
     fn new(window: usize) -> Self {
-        Rolling { buf: vec![0.0; window], pos: 0, n: 0, sum: 0.0, sum2: 0.0 }
+        Rolling { buf: vec![0.0; window], pos: 0, n: 0, sum: 0.0, sum2: 0.0, squares: false }
+    }
+    fn with_squares(window: usize) -> Self {
+        Rolling { squares: true, ..Rolling::new(window) }
     }
     #[inline(always)]
     fn push(&mut self, x: f64) {
@@ -48,13 +53,17 @@ impl Rolling {
         if self.n == w {
             let old = self.buf[self.pos];
             self.sum -= old;
-            self.sum2 -= old * old;
+            if self.squares {
+                self.sum2 -= old * old;
+            }
         } else {
             self.n += 1;
         }
         self.buf[self.pos] = x;
         self.sum += x;
-        self.sum2 += x * x;
+        if self.squares {
+            self.sum2 += x * x;
+        }
         self.pos += 1;
         if self.pos == w {
             self.pos = 0;
@@ -73,8 +82,8 @@ impl Rolling {
         ((self.sum2 - self.sum * self.sum / n) / (n - 1.0)).max(0.0).sqrt()
     }
     fn reset(&mut self) {
-        let w = self.buf.len();
-        *self = Rolling::new(w);
+        let squares = self.squares;
+        *self = Rolling { squares, ..Rolling::new(self.buf.len()) };
     }
 }
 
@@ -214,7 +223,7 @@ impl MeanReversion {
         check_range("exit_z", exit_z, 0.0, entry_z)?;
         check_weight(weight)?;
         Ok(MeanReversion {
-            windows: (0..n_symbols).map(|_| Rolling::new(lookback)).collect(),
+            windows: (0..n_symbols).map(|_| Rolling::with_squares(lookback)).collect(),
             entry_z,
             exit_z,
             weight,

@@ -52,7 +52,11 @@ impl PyMarket<'_> {
         let shape = self.close.shape();
         for (name, a) in [("open", &self.open), ("high", &self.high), ("low", &self.low), ("volume", &self.volume)] {
             if a.shape() != shape {
-                return Err(StressError::Data(format!("column {name} has shape {:?}, close has {:?}", a.shape(), shape)));
+                return Err(StressError::Data(format!(
+                    "column {name} has shape {:?}, close has {:?}",
+                    a.shape(),
+                    shape
+                )));
             }
         }
         if shape[0] != self.symbols.len() || shape[1] != self.timestamps.len() {
@@ -156,7 +160,11 @@ impl PyExchangeConfig {
             max_order_age_bars: if age.is_finite() { age as usize } else { usize::MAX },
             failure_rate: get_f(d, "failure_rate", base.failure_rate),
             failure_vol_sensitivity: get_f(d, "failure_vol_sensitivity", base.failure_vol_sensitivity),
-            failure_liquidity_sensitivity: get_f(d, "failure_liquidity_sensitivity", base.failure_liquidity_sensitivity),
+            failure_liquidity_sensitivity: get_f(
+                d,
+                "failure_liquidity_sensitivity",
+                base.failure_liquidity_sensitivity,
+            ),
             max_failure_rate: get_f(d, "max_failure_rate", base.max_failure_rate),
             base_latency_ms: get_f(d, "base_latency_ms", base.base_latency_ms),
             latency_sigma: get_f(d, "latency_sigma", base.latency_sigma),
@@ -237,7 +245,8 @@ impl PyEngineConfig {
 
 /// A native strategy from its spec dict: {"kind": "sma_cross", "fast": 24, ...}.
 pub fn build_strategy(spec: &Bound<'_, PyDict>, n_bars: usize, n_symbols: usize) -> PyResult<Box<dyn Strategy>> {
-    let kind: String = spec.get_item("kind")?.ok_or_else(|| PyRuntimeError::new_err("strategy spec without kind"))?.extract()?;
+    let kind: String =
+        spec.get_item("kind")?.ok_or_else(|| PyRuntimeError::new_err("strategy spec without kind"))?.extract()?;
     let get_f = |k: &str, d: f64| -> PyResult<f64> {
         Ok(match spec.get_item(k)? {
             Some(v) if !v.is_none() => v.extract()?,
@@ -260,9 +269,8 @@ pub fn build_strategy(spec: &Bound<'_, PyDict>, n_bars: usize, n_symbols: usize)
     };
     let s: CoreResult<Box<dyn Strategy>> = match kind.as_str() {
         "buy_and_hold" => Ok(Box::new(BuyAndHold { weight })),
-        "sma_cross" => {
-            SmaCross::new(get_u("fast", 24)?, get_u("slow", 96)?, n_symbols, weight, allow_short).map(|s| Box::new(s) as _)
-        }
+        "sma_cross" => SmaCross::new(get_u("fast", 24)?, get_u("slow", 96)?, n_symbols, weight, allow_short)
+            .map(|s| Box::new(s) as _),
         "momentum" => Momentum::new(get_u("lookback", 24)?, get_f("threshold", 0.0)?, weight, allow_short)
             .map(|s| Box::new(s) as _),
         "mean_reversion" => MeanReversion::new(
@@ -411,7 +419,12 @@ impl PyEngine {
 
     /// Process bars [t0, t1) taking the decision rows (t1 - t0, n_symbols) made on them.
     /// Returns None, or the message of a rejected decision batch (then the run goes flat).
-    fn step_batch(&mut self, py: Python<'_>, t0: usize, decisions: PyReadonlyArray2<'_, f64>) -> PyResult<Option<String>> {
+    fn step_batch(
+        &mut self,
+        py: Python<'_>,
+        t0: usize,
+        decisions: PyReadonlyArray2<'_, f64>,
+    ) -> PyResult<Option<String>> {
         let e = self.get()?;
         if t0 != e.next_bar() {
             return Err(PyRuntimeError::new_err(format!("expected batch at bar {}, got {t0}", e.next_bar())));

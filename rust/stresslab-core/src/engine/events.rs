@@ -52,7 +52,16 @@ pub struct EventLog {
 
 impl EventLog {
     #[inline]
-    pub fn push(&mut self, bar: usize, kind: EventKind, symbol: i64, qty: f64, price: f64, value: f64, reason: &'static str) {
+    pub fn push(
+        &mut self,
+        bar: usize,
+        kind: EventKind,
+        symbol: i64,
+        qty: f64,
+        price: f64,
+        value: f64,
+        reason: &'static str,
+    ) {
         if self.enabled {
             self.events.push(Event { bar, kind, symbol, qty, price, value, reason });
         }

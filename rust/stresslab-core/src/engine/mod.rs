@@ -132,6 +132,7 @@ pub struct Engine {
     strategy_failures: Vec<(usize, String)>,
     last_equity: f64,
     next_bar: usize,
+    any_traded: bool,
 }
 
 fn rejection_index(r: Rejection) -> usize {
@@ -149,7 +150,8 @@ impl Engine {
         let n = md.n_symbols();
         let interval = md.interval_ms() as f64;
         let periods = cfg.periods_per_year.unwrap_or(365.0 * 24.0 * 3_600_000.0 / interval);
-        let mcfg = MetricsConfig { periods_per_year: periods, initial_equity: cfg.initial_capital, ..Default::default() };
+        let mcfg =
+            MetricsConfig { periods_per_year: periods, initial_equity: cfg.initial_capital, ..Default::default() };
         let metrics = MetricsAccumulator::with_capacity(mcfg, md.n_bars)?;
         let exchange = ExchangeSim::new(exchange, n, interval)?;
         let mut account = Account::new(cfg.initial_capital, n);
@@ -173,6 +175,7 @@ impl Engine {
             strategy_failures: Vec::new(),
             last_equity: cfg.initial_capital,
             next_bar: 0,
+            any_traded: false,
             md,
             cfg,
             exchange,
@@ -216,6 +219,7 @@ impl Engine {
         debug_assert_eq!(t, self.next_bar);
         if self.any_pending || !self.orders.is_empty() {
             self.execute_at_open(t);
+            self.any_traded = true;
         }
         let md = &*self.md;
         let n = md.n_symbols();
@@ -233,10 +237,13 @@ impl Engine {
                 gross += v.abs();
             }
         }
-        let turnover = self.account.take_turnover();
+        let turnover = if self.any_traded { self.account.take_turnover() } else { 0.0 };
+        self.any_traded = false;
         self.metrics.on_bar(eq, gross, turnover);
-        for (pnl, held) in self.account.drain_closed() {
-            self.metrics.on_trade(pnl, held);
+        if self.account.has_closed() {
+            for (pnl, held) in self.account.drain_closed() {
+                self.metrics.on_trade(pnl, held);
+            }
         }
         if self.cfg.keep_equity_curve {
             self.equity_curve.push(eq);
@@ -299,7 +306,15 @@ impl Engine {
                     {
                         if rest.abs() > 1e-12 * order.qty.abs() {
                             self.cancelled += 1;
-                            self.events.push(t, EventKind::Cancelled, s as i64, rest, order.price, 0.0, "partial_fill_policy");
+                            self.events.push(
+                                t,
+                                EventKind::Cancelled,
+                                s as i64,
+                                rest,
+                                order.price,
+                                0.0,
+                                "partial_fill_policy",
+                            );
                         }
                         self.orders.remove(i);
                     } else {

@@ -326,7 +326,8 @@ impl ExchangeSim {
         };
         // Random, stress-dependent rejection
         if cfg.failure_rate > 0.0 {
-            let f = self.stress_factor(order.symbol, bar, cfg.failure_vol_sensitivity, cfg.failure_liquidity_sensitivity);
+            let f =
+                self.stress_factor(order.symbol, bar, cfg.failure_vol_sensitivity, cfg.failure_liquidity_sensitivity);
             let p = (cfg.failure_rate * f).min(cfg.max_failure_rate.max(cfg.failure_rate));
             if rng.uniform() < p {
                 return Execution::Rejected(Rejection::Failure);
