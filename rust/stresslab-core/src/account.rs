@@ -209,11 +209,11 @@ impl Account {
     /// Close the books at the end: open positions become trades marked at `last_prices`, with
     /// no exit fee (they were not sold).
     pub fn finish(&mut self, last_bar: usize, last_prices: &[f64]) {
-        for s in 0..self.qty.len() {
+        for (s, last) in last_prices.iter().enumerate().take(self.qty.len()) {
             if let Some(mut t) = self.open_trades[s].take() {
                 let q = self.qty[s];
-                t.pnl += (last_prices[s] - self.avg_entry[s]) * q;
-                self.record_trade(s, t, last_bar, last_prices[s], false);
+                t.pnl += (last - self.avg_entry[s]) * q;
+                self.record_trade(s, t, last_bar, *last, false);
             }
         }
     }

@@ -7,6 +7,9 @@
 //! - [`metrics`]: one-pass performance and risk metrics of an equity path (Sharpe, drawdown, VaR/ES, trades);
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
+// `!(x > 0.0)` is deliberate throughout: it is true for NaN, which must fail the check too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod account;
 pub mod engine;
 pub mod error;

@@ -144,7 +144,7 @@ impl PyExchangeConfig {
             }
         };
         let age = get_f(d, "max_order_age_bars", f64::INFINITY);
-        if !(age >= 1.0) {
+        if age.is_nan() || age < 1.0 {
             return Err(StressError::param("max_order_age_bars", format!("must be >= 1 bar, got {age}")));
         }
         let cfg = ExchangeConfig {

@@ -52,6 +52,7 @@ pub struct EventLog {
 
 impl EventLog {
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         bar: usize,

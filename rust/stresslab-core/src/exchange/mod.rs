@@ -247,7 +247,7 @@ impl ExchangeSim {
     /// Update the usual volatility/volume after bar `bar` closed (only when stress scaling is on).
     #[inline]
     pub fn observe(&mut self, symbol: usize, bar: &Bar) {
-        if !bar.is_tradeable() || !(bar.volume.is_finite() && bar.volume >= 0.0) {
+        if !bar.is_tradeable() || !bar.volume.is_finite() || bar.volume < 0.0 {
             return;
         }
         let st = &mut self.stats[symbol];
@@ -306,9 +306,7 @@ impl ExchangeSim {
                 let touched = if side > 0.0 { bar.low <= l } else { bar.high >= l };
                 if marketable {
                     (bar.open, Liquidity::Taker)
-                } else if through {
-                    (l, Liquidity::Maker)
-                } else if touched && cfg.touch_fill_prob > 0.0 && rng.uniform() < cfg.touch_fill_prob {
+                } else if through || (touched && cfg.touch_fill_prob > 0.0 && rng.uniform() < cfg.touch_fill_prob) {
                     (l, Liquidity::Maker)
                 } else {
                     return Execution::NotTriggered;
