@@ -32,13 +32,17 @@
 //! number.
 
 mod accumulator;
+mod bars;
 mod flags;
 mod report;
+mod returns;
 pub mod tail;
+mod trades;
 
-pub use accumulator::{MetricsAccumulator, ZERO_VARIANCE_TOL};
+pub use accumulator::MetricsAccumulator;
 pub use flags::{MetricFlag, MetricFlags, FLAG_INFO};
 pub use report::{tail_key, MetricInfo, MetricValue, Metrics, METRIC_INFO};
+pub use returns::ZERO_VARIANCE_TOL;
 pub use tail::TailRisk;
 
 use crate::error::{check_positive, Result, StressError};
@@ -192,11 +196,8 @@ pub fn compute_series(
     cfg.turnover_input = turnover.is_some();
     cfg.holding_input = trade_bars_held.is_some();
     let mut acc = MetricsAccumulator::with_capacity(cfg, bars.len())?;
-    for (i, &e) in bars.iter().enumerate() {
-        let g = exposure.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
-        let v = turnover.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
-        acc.on_bar(e, g, v);
-    }
+    let zeros = if exposure.is_none() || turnover.is_none() { vec![0.0; bars.len()] } else { Vec::new() };
+    acc.on_bars(bars, exposure.unwrap_or(&zeros), turnover.unwrap_or(&zeros));
     for (i, &pnl) in trade_pnls.iter().enumerate() {
         let held = trade_bars_held.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
         acc.on_trade(pnl, held as u64);
