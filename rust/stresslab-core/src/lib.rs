@@ -4,6 +4,7 @@
 //! - [`rng`]: deterministic random streams derived from (seed, scenario, path, symbol);
 //! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
 //! - [`linalg`]: correlation-matrix factorisation;
+//! - [`risk`]: the native risk stack (orchestrator, risk guard, portfolio balancer, safety governor, policy modes);
 //! - [`metrics`]: one-pass performance and risk metrics of an equity path (Sharpe, drawdown, VaR/ES, trades);
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
@@ -18,6 +19,7 @@ pub mod linalg;
 pub mod market;
 pub mod metrics;
 pub mod orders;
+pub mod risk;
 pub mod rng;
 pub mod strategy;
 pub mod synth;
