@@ -13,7 +13,7 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 
 from __future__ import annotations
 
-from . import _core, strategies
+from . import _core, mocks, protocols, risk, scorecard, strategies
 from .errors import (
     DataError,
     InsufficientMemoryError,
@@ -61,6 +61,10 @@ __all__ = [
     "ExchangeSimulator",
     "market_arrays",
     "strategies",
+    "risk",
+    "protocols",
+    "mocks",
+    "scorecard",
     "ScenarioType",
     "ScenarioValidationError",
     "StresslabError",

@@ -7,6 +7,7 @@
 mod engine;
 mod errors;
 mod metrics;
+mod risk;
 mod synth;
 
 use pyo3::prelude::*;
@@ -27,6 +28,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::native_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::check_risk_config, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::policy_modes, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     Ok(())
 }

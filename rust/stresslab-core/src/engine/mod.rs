@@ -258,6 +258,16 @@ impl Engine {
         self.metrics.current_drawdown_pct()
     }
 
+    /// Equity at each processed bar's close (empty when the curve is not kept).
+    pub fn equity_curve(&self) -> &[f64] {
+        &self.equity_curve
+    }
+
+    /// Highest equity so far (initial capital included).
+    pub fn peak_equity(&self) -> f64 {
+        self.metrics.peak_equity()
+    }
+
     /// Record `Signal` (target taken) and `Order` (target order sent) events too.
     pub fn set_record_signals(&mut self, on: bool) {
         self.record_signals = on;
@@ -747,21 +757,24 @@ pub fn run_native(
     exchange: ExchangeConfig,
     cfg: EngineConfig,
 ) -> Result<RunOutput> {
-    run_native_with_risk(md, strategy, exchange, cfg, None)
+    run_native_with_risk(md, strategy, exchange, cfg, None, false)
 }
 
-/// Run a native strategy through a native risk stack (no Python anywhere).
+/// Run a native strategy through a native risk stack (no Python anywhere); `record_signals`
+/// adds signal and order events to the log.
 pub fn run_native_with_risk(
     md: Arc<MarketData>,
     strategy: &mut dyn Strategy,
     exchange: ExchangeConfig,
     cfg: EngineConfig,
     risk: Option<RiskConfig>,
+    record_signals: bool,
 ) -> Result<RunOutput> {
     let n_bars = md.n_bars;
     let mut targets = vec![f64::NAN; md.n_symbols()];
     let data = Arc::clone(&md);
     let mut e = Engine::with_risk(md, exchange, cfg, risk)?;
+    e.set_record_signals(record_signals);
     strategy.reset();
     for t in 0..n_bars {
         e.process_bar(t);

@@ -206,12 +206,15 @@ pub fn adds_risk(cur: f64, x: f64) -> bool {
     x.abs() > cur.abs() || x * cur < 0.0
 }
 
-/// Sum of |weight| over the symbols other than s (row entries where decided, else current).
+/// Sum of |weight| over the symbols other than s, for a leverage check that goes through the
+/// symbols in order: symbols before s count with what was decided for them in this row, symbols
+/// after s with their current targets (first come, first served: a request not yet checked does
+/// not use up room).
 pub(crate) fn gross_other(v: &RiskView, row: &[f64], s: usize) -> f64 {
     (0..row.len())
         .filter(|&j| j != s)
         .map(|j| {
-            let y = if row[j].is_nan() { v.current(j) } else { row[j] };
+            let y = if j < s && !row[j].is_nan() { row[j] } else { v.current(j) };
             v.weight(j, y).abs()
         })
         .sum()

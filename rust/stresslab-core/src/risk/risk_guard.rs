@@ -10,8 +10,8 @@
 //! - `max_position`: |weight| per symbol (fraction of equity);
 //! - `max_notional`: |weight| x equity per symbol (currency);
 //! - `max_order_volume`: the traded quantity |target units - position| over the last bar's volume;
-//! - `max_leverage`: gross weight (sum of |weight| over symbols, counting the targets already
-//!   decided in this row and the current targets elsewhere).
+//! - `max_leverage`: gross weight (sum of |weight| over symbols): symbols are checked in order,
+//!   those before count with their decided targets, those after with their current ones.
 //!
 //! Weights are read at the last close (units x close / equity). A cut never increases risk.
 

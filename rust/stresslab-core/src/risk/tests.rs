@@ -61,11 +61,11 @@ fn run(md: Arc<MarketData>, targets: Option<Vec<f64>>, risk: Option<RiskConfig>)
     match targets {
         Some(t) => {
             let mut s = TargetSignals::new(t, n, k).expect("targets");
-            run_native_with_risk(md, &mut s, ex, cfg(), risk).expect("run")
+            run_native_with_risk(md, &mut s, ex, cfg(), risk, false).expect("run")
         }
         None => {
             let mut s = BuyAndHold { weight: Some(1.0 / k as f64) };
-            run_native_with_risk(md, &mut s, ex, cfg(), risk).expect("run")
+            run_native_with_risk(md, &mut s, ex, cfg(), risk, false).expect("run")
         }
     }
 }
@@ -88,7 +88,7 @@ fn a_stack_that_never_binds_changes_nothing() {
     let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
     let plain = run_native(Arc::clone(&md), &mut s, ex.clone(), cfg()).expect("run");
     let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
-    let risky = run_native_with_risk(md, &mut s, ex, cfg(), Some(loose_stack())).expect("run");
+    let risky = run_native_with_risk(md, &mut s, ex, cfg(), Some(loose_stack()), false).expect("run");
     assert!(plain.metrics.total_trades > 10);
     assert_eq!(plain.equity_curve, risky.equity_curve);
     assert_eq!(plain.events, risky.events);
@@ -129,9 +129,15 @@ fn failure_streak_stops() {
     let ex = ExchangeConfig { outages: vec![(100, 120)], ..ExchangeConfig::frictionless(0.0, 0.0) };
     let gov = GovernorConfig { max_failure_streak: Some(5), cooldown_bars: Some(50), ..Default::default() };
     let mut s = TargetSignals::new(targets, 300, 1).expect("targets");
-    let out =
-        run_native_with_risk(md, &mut s, ex, cfg(), Some(RiskConfig { governor: Some(gov), ..Default::default() }))
-            .expect("run");
+    let out = run_native_with_risk(
+        md,
+        &mut s,
+        ex,
+        cfg(),
+        Some(RiskConfig { governor: Some(gov), ..Default::default() }),
+        false,
+    )
+    .expect("run");
     assert_eq!(out.risk.stops.len(), 1);
     assert_eq!(out.risk.stops[0].trigger, "failure_streak");
     assert_eq!(out.risk.stops[0].bar, 104); // rejections at bars 100..=104
@@ -217,7 +223,7 @@ fn bad_config_is_an_error_not_a_panic() {
     assert!(bad.validate().is_err());
     let md = market(&[wave(10, 9)], None);
     let mut s = BuyAndHold { weight: None };
-    let r = run_native_with_risk(md, &mut s, ExchangeConfig::default(), cfg(), Some(bad));
+    let r = run_native_with_risk(md, &mut s, ExchangeConfig::default(), cfg(), Some(bad), false);
     assert!(r.is_err());
     let g = GovernorConfig { max_drawdown: Some(-0.1), ..Default::default() };
     assert!(g.validate().is_err());
