@@ -309,6 +309,37 @@ def test_failed_models_drop_out_and_the_rest_keep_trading():
     assert (r.events_df()["kind"] == "model_failure").sum() == 2
 
 
+class _SeedModel:
+    """A seed-style per-bar model (generate_signals) that fails at bar 150."""
+
+    name = "seed_model"
+
+    def __init__(self):
+        self.bar = -1
+
+    def reset(self):
+        self.bar = -1
+
+    def generate_signals(self, bar, context):
+        self.bar += 1
+        if self.bar == 150:
+            raise KeyError("missing feature")
+        return [{"symbol": "BTCUSDT", "action": "buy", "weight": 0.4}]
+
+
+def test_per_bar_models_in_an_ensemble():
+    n = 300
+    closes = rm.calm_path(n, seed=8, vol=0.01)
+    df = rm.bars(closes)
+    r = ScenarioExecutor(_System([_Trend(), _SeedModel()]), exchange_simulator=EXCHANGE).run(CALM, data=df)
+    assert r.success and r.failed_models == 1
+    assert r.model_failures[0][1] == "seed_model" and "missing feature" in r.model_failures[0][2]
+    trend = (closes > 100.0).astype(float)
+    expected = np.where(np.arange(n) < 150, (trend + 0.4) / 2, trend)  # run bar by bar
+    ref = ScenarioExecutor(TargetSignals(expected), exchange_simulator=EXCHANGE).run(CALM, data=df)
+    np.testing.assert_allclose(r.equity_curve, ref.equity_curve, rtol=1e-12)
+
+
 def test_all_models_failing_fails_the_strategy_once():
     df = rm.bars(rm.calm_path(600, seed=6))
     r = ScenarioExecutor(_System([_Blows(0), _Garbage()]), exchange_simulator=EXCHANGE, batch_size=64).run(

@@ -178,7 +178,7 @@ impl Engine {
     ) -> Result<Self> {
         cfg.validate()?;
         let risk = match risk {
-            Some(r) if !r.is_empty() => Some(Box::new(RiskStack::new(r, md.n_symbols(), cfg.initial_capital)?)),
+            Some(r) if !r.is_empty() => Some(Box::new(RiskStack::new(r, &md, cfg.initial_capital)?)),
             Some(r) => {
                 r.validate()?;
                 None
@@ -329,7 +329,7 @@ impl Engine {
             }
         }
         self.next_bar = t + 1;
-        if self.risk.is_some() {
+        if self.risk.as_ref().is_some_and(|r| r.needs_after_mark()) {
             self.risk_after_mark(t);
         }
     }
@@ -348,25 +348,29 @@ impl Engine {
         RiskView { t, md, equity, positions, prices, targets, kind }
     }
 
+    #[inline]
     fn risk_after_mark(&mut self, t: usize) {
-        let Some(mut risk) = self.risk.take() else { return };
-        let post = {
-            let v = Self::risk_view(
-                t,
-                &self.md,
-                self.last_equity,
-                &self.account.qty,
-                &self.last_price,
-                &self.targets,
-                self.cfg.target_kind,
-            );
-            risk.after_mark(&v, self.failure_streak, &mut self.events)
-        };
-        self.carry_out(t, &mut risk, post);
-        self.risk = Some(risk);
+        let Some(risk) = self.risk.as_mut() else { return };
+        let v = Self::risk_view(
+            t,
+            &self.md,
+            self.last_equity,
+            &self.account.qty,
+            &self.last_price,
+            &self.targets,
+            self.cfg.target_kind,
+        );
+        let post = risk.after_mark(&v, self.failure_streak, &mut self.events);
+        if post != PostMark::default() {
+            if let Some(mut risk) = self.risk.take() {
+                self.carry_out(t, &mut risk, post);
+                self.risk = Some(risk);
+            }
+        }
     }
 
     /// Do what the stack decided after bar t.
+    #[cold]
     fn carry_out(&mut self, t: usize, risk: &mut RiskStack, post: PostMark) {
         match post.stop {
             Some(StopAction::Flatten) => {
@@ -573,16 +577,27 @@ impl Engine {
 
     /// Take the decision made on bar t (already processed): NaN entries keep the current target.
     /// With a risk stack the decision passes through it first.
+    #[inline]
     pub fn apply_targets(&mut self, targets: &[f64]) {
-        if self.risk.is_some() {
-            self.apply_decision(targets, None);
-        } else {
-            self.set_targets(targets);
+        match self.risk.as_mut() {
+            Some(risk) => {
+                // the common case: a decision that changes nothing needs no checks
+                if !risk.unchanged(targets, &self.targets, self.cfg.rebalance) {
+                    self.apply_decision(targets, None);
+                }
+            }
+            None => self.set_targets(targets),
         }
     }
 
     /// A decision with one confidence per symbol (read by the orchestrator; 1 when None).
+    #[inline(never)]
     pub fn apply_decision(&mut self, targets: &[f64], confidence: Option<&[f64]>) {
+        if let Some(risk) = self.risk.as_mut() {
+            if risk.unchanged(targets, &self.targets, self.cfg.rebalance) {
+                return; // nothing to check, nothing to trade
+            }
+        }
         match self.risk.take() {
             Some(mut risk) => {
                 self.decide_with(&mut risk, targets, confidence);

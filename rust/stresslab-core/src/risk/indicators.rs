@@ -18,48 +18,112 @@ pub fn is_corrupt(bar: &Bar) -> bool {
     bar.flags & CORRUPT_FLAG != 0 || !bar.is_tradeable() || !(bar.volume >= 0.0) || !bar.volume.is_finite()
 }
 
+/// Number of corrupt symbols ([`is_corrupt`]) at each bar, counted in one pass over the columns
+/// (branch-free, so it vectorises: the governor's data-quality trigger reads it every bar).
+pub fn corrupt_per_bar(md: &crate::market::MarketData) -> Vec<u32> {
+    let n = md.n_bars;
+    let mut out = vec![0u32; n];
+    for s in 0..md.n_symbols() {
+        let r = s * n..(s + 1) * n;
+        let (o, h, l, c) = (&md.open[r.clone()], &md.high[r.clone()], &md.low[r.clone()], &md.close[r.clone()]);
+        let (v, f) = (&md.volume[r.clone()], &md.flags[r]);
+        let out = &mut out[..n];
+        for k in 0..n {
+            // `&` instead of `&&` keeps the test branch-free
+            let finite = o[k].is_finite() & h[k].is_finite() & l[k].is_finite() & c[k].is_finite();
+            let ok = finite
+                & (o[k] > 0.0)
+                & (l[k] > 0.0)
+                & (h[k] >= l[k])
+                & (v[k] >= 0.0)
+                & (v[k] < f64::INFINITY)
+                & (f[k] & CORRUPT_FLAG == 0);
+            out[k] += u32::from(!ok);
+        }
+    }
+    out
+}
+
 /// EWMA weight of a half-life in bars.
 pub fn ewma_alpha(halflife_bars: f64) -> f64 {
     1.0 - 0.5f64.powf(1.0 / halflife_bars)
 }
 
-/// Peak equity over the last `window` bars (monotonic deque, O(1) amortized per bar), or over
-/// the whole run when `window` is None.
+/// Peak equity over the last `window` bars (or the whole run when `window` is None); the
+/// initial equity counts as a bar before the first.
+///
+/// Van Herk / Gil-Werman sliding maximum: the stream is cut into blocks of `window` values; the
+/// window ending at a value covers a suffix of the previous block and a prefix of the current
+/// one, so its maximum is max(suffix max of the previous block, running max of this block).
+/// Suffix maxima are computed once per finished block: O(1) per bar, no allocation, and no
+/// worst case in a falling market (where a deque-based maximum does the most work).
 #[derive(Clone, Debug)]
 pub struct RollingPeak {
-    window: Option<usize>,
-    deque: std::collections::VecDeque<(usize, f64)>,
+    window: usize,
+    /// Values of the current block, then (once it is full) its suffix maxima.
+    cur: Vec<f64>,
+    prev_suffix: Vec<f64>,
+    cur_max: f64,
+    /// Position in the current block.
+    pos: usize,
+    all_time: f64,
+    bounded: bool,
 }
 
 impl RollingPeak {
     pub fn new(window: Option<usize>, initial_equity: f64) -> Self {
-        let mut deque = std::collections::VecDeque::with_capacity(window.unwrap_or(1).min(1 << 16) + 1);
-        deque.push_back((0, initial_equity));
-        RollingPeak { window, deque }
+        let w = window.unwrap_or(0).max(1);
+        let bounded = window.is_some();
+        let n = if bounded { w } else { 0 };
+        // the initial equity is value number 0 of the stream
+        let mut cur = vec![f64::NEG_INFINITY; n];
+        if bounded {
+            cur[0] = initial_equity;
+        }
+        RollingPeak {
+            window: w,
+            cur,
+            prev_suffix: vec![f64::NEG_INFINITY; n],
+            cur_max: initial_equity,
+            pos: 1,
+            all_time: initial_equity,
+            bounded,
+        }
     }
 
-    /// Add bar t's equity; returns the peak over the window.
+    /// Add the next bar's equity; returns the peak over the window.
     #[inline]
-    pub fn push(&mut self, t: usize, equity: f64) -> f64 {
-        match self.window {
-            None => {
-                if let Some(front) = self.deque.front_mut() {
-                    if equity > front.1 {
-                        *front = (t, equity);
-                    }
-                }
+    pub fn push(&mut self, _t: usize, equity: f64) -> f64 {
+        if !self.bounded {
+            if equity > self.all_time {
+                self.all_time = equity;
             }
-            Some(w) => {
-                while self.deque.back().is_some_and(|b| b.1 <= equity) {
-                    self.deque.pop_back();
-                }
-                self.deque.push_back((t, equity));
-                while self.deque.front().is_some_and(|f| f.0 + w <= t) {
-                    self.deque.pop_front();
-                }
-            }
+            return self.all_time;
         }
-        self.deque.front().map_or(equity, |f| f.1)
+        let w = self.window;
+        if self.pos == w {
+            // the block is full: keep its suffix maxima, start the next one
+            let mut m = f64::NEG_INFINITY;
+            for j in (0..w).rev() {
+                if self.cur[j] > m {
+                    m = self.cur[j];
+                }
+                self.prev_suffix[j] = m;
+            }
+            self.pos = 0;
+            self.cur_max = f64::NEG_INFINITY;
+        }
+        self.cur[self.pos] = equity;
+        if equity > self.cur_max {
+            self.cur_max = equity;
+        }
+        let o = self.pos;
+        self.pos += 1;
+        // the window of w values ending here: previous block from o + 1, this block up to o
+        match self.prev_suffix.get(o + 1) {
+            Some(p) if *p > self.cur_max => *p,
+            _ => self.cur_max,
+        }
     }
 }
 
@@ -145,16 +209,11 @@ impl VolRatio {
         self.seen[s] = self.seen[s].saturating_add(1);
     }
 
-    /// Largest squared ratio short/long over the warmed-up symbols (0 before warm-up).
+    /// Whether any warmed-up symbol's short variance is at least `mult_sq` times its long one
+    /// (a threshold reached; compared without dividing).
     #[inline]
-    pub fn max_ratio_sq(&self) -> f64 {
-        let mut m = 0.0f64;
-        for s in 0..self.short.len() {
-            if self.seen[s] >= self.warmup && self.long[s] > 0.0 {
-                m = m.max(self.short[s] / self.long[s]);
-            }
-        }
-        m
+    pub fn reaches(&self, mult_sq: f64) -> bool {
+        (0..self.short.len()).any(|s| self.seen[s] >= self.warmup && self.short[s] >= mult_sq * self.long[s])
     }
 
     /// Whether any warmed-up symbol's short variance exceeds `mult_sq` times its long variance.
@@ -300,14 +359,29 @@ mod tests {
     #[test]
     fn rolling_peak_forgets_old_highs() {
         let mut p = RollingPeak::new(Some(3), 100.0);
-        assert_eq!(p.push(0, 90.0), 100.0);
-        assert_eq!(p.push(1, 95.0), 100.0);
-        assert_eq!(p.push(2, 80.0), 100.0);
+        assert_eq!(p.push(0, 90.0), 100.0); // initial, bar 0
+        assert_eq!(p.push(1, 95.0), 100.0); // initial, bars 0..1
+        assert_eq!(p.push(2, 80.0), 95.0); // bars 0..2
         assert_eq!(p.push(3, 85.0), 95.0); // bars 1..3
         assert_eq!(p.push(4, 70.0), 85.0); // bars 2..4
         let mut all = RollingPeak::new(None, 100.0);
         all.push(0, 120.0);
         assert_eq!(all.push(500, 50.0), 120.0);
+    }
+
+    #[test]
+    fn rolling_peak_matches_brute_force() {
+        let mut rng = crate::rng::Stream::from_u64(9);
+        for w in [1usize, 2, 5, 17] {
+            let vals: Vec<f64> = (0..300).map(|_| rng.normal()).collect();
+            let mut p = RollingPeak::new(Some(w), 0.5);
+            let stream: Vec<f64> = std::iter::once(0.5).chain(vals.iter().copied()).collect();
+            for (t, v) in vals.iter().enumerate() {
+                let end = t + 1; // index of v in the stream (initial first)
+                let want = stream[(end + 1).saturating_sub(w)..=end].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                assert_eq!(p.push(t, *v), want, "w={w} t={t}");
+            }
+        }
     }
 
     #[test]

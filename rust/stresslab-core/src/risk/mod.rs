@@ -314,6 +314,8 @@ pub struct RiskStack {
     msc: Option<MetaStrategyController>,
     policy: Option<PolicyConfig>,
     mode: Mode,
+    /// The current mode's size multiplier (1 without a policy store).
+    size_mult: f64,
     /// The strategy's last targets before the stack (NaN: none yet).
     raw: Vec<f64>,
     rebalance_row: Vec<f64>,
@@ -322,29 +324,51 @@ pub struct RiskStack {
     rebalances: u64,
     stops: Vec<StopRecord>,
     transitions: Vec<Transition>,
-    feeds_closes: bool,
-    counts_corrupt: bool,
+    /// Volatility trackers: the governor's, and the controller's unless it shares the governor's
+    /// (same half-lives), so the closes are read once.
+    gov_vol: Option<indicators::VolRatio>,
+    msc_vol: Option<indicators::VolRatio>,
+    msc_shares_vol: bool,
+    /// Corrupt (symbol, bar) pairs per bar, counted once when the governor watches them.
+    corrupt_per_bar: Vec<u32>,
 }
 
 impl RiskStack {
-    /// Build from a validated configuration.
-    pub fn new(cfg: RiskConfig, n_symbols: usize, initial_equity: f64) -> Result<Self> {
+    /// Build from a configuration (validated here) for a run over `md`.
+    pub fn new(cfg: RiskConfig, md: &MarketData, initial_equity: f64) -> Result<Self> {
         cfg.validate()?;
+        let n_symbols = md.n_symbols();
         let policy = match (&cfg.policy, &cfg.msc) {
             (Some(p), _) => Some(p.clone()),
             (None, Some(_)) => Some(PolicyConfig::default()),
             (None, None) => None,
         };
-        let governor = cfg.governor.map(|g| SafetyGovernor::new(g, n_symbols, initial_equity));
-        let msc = cfg.msc.map(|m| MetaStrategyController::new(m, n_symbols, initial_equity));
-        let feeds_closes = governor.as_ref().is_some_and(|g| g.tracks_volatility())
-            || msc.as_ref().is_some_and(|m| m.tracks_volatility());
-        let counts_corrupt = governor.as_ref().is_some_and(|g| g.cfg.max_corrupt_bars.is_some());
+        let governor = cfg.governor.map(|g| SafetyGovernor::new(g, initial_equity));
+        let msc = cfg.msc.map(|m| MetaStrategyController::new(m, initial_equity));
+        let gov_vol = governor.as_ref().and_then(|g| g.volatility_tracker(n_symbols));
+        let mut msc_vol = msc.as_ref().and_then(|m| m.volatility_tracker(n_symbols));
+        let msc_shares_vol = match (&governor, &msc) {
+            (Some(g), Some(m)) => {
+                gov_vol.is_some()
+                    && msc_vol.is_some()
+                    && (g.cfg.vol_short_bars, g.cfg.vol_long_bars) == (m.cfg.vol_short_bars, m.cfg.vol_long_bars)
+            }
+            _ => false,
+        };
+        if msc_shares_vol {
+            msc_vol = None;
+        }
+        let corrupt_per_bar = if governor.as_ref().is_some_and(|g| g.cfg.max_corrupt_bars.is_some()) {
+            indicators::corrupt_per_bar(md)
+        } else {
+            Vec::new()
+        };
         Ok(RiskStack {
             orchestrator: cfg.orchestrator.map(|c| Orchestrator::new(c, n_symbols)),
             guard: cfg.risk_guard.map(|c| RiskGuard::new(c, initial_equity)),
             balancer: cfg.balancer.map(|c| PortfolioBalancer::new(c, n_symbols)),
             mode: policy.as_ref().map_or(Mode::Normal, |p| p.initial_mode),
+            size_mult: policy.as_ref().map_or(1.0, |p| p.limits[p.initial_mode as usize].size_multiplier),
             governor,
             msc,
             policy,
@@ -355,13 +379,25 @@ impl RiskStack {
             rebalances: 0,
             stops: Vec::new(),
             transitions: Vec::new(),
-            feeds_closes,
-            counts_corrupt,
+            gov_vol,
+            msc_vol,
+            msc_shares_vol,
+            corrupt_per_bar,
         })
     }
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Whether [`Self::after_mark`] has anything to do (an orchestrator alone, or a guard
+    /// without a daily loss limit, keeps no per-bar state).
+    #[inline]
+    pub fn needs_after_mark(&self) -> bool {
+        self.governor.is_some()
+            || self.msc.is_some()
+            || self.balancer.is_some()
+            || self.guard.as_ref().is_some_and(|g| g.cfg.daily_loss_limit.is_some())
     }
 
     /// Whether an emergency stop is in force.
@@ -388,6 +424,26 @@ impl RiskStack {
         &self.rebalance_row
     }
 
+    /// The common case, checked before [`Self::filter`]: a decision that changes no target
+    /// (every entry NaN or equal to the current target once sized by the policy mode) needs no
+    /// checks. Records the strategy's targets and returns true then.
+    #[inline]
+    pub fn unchanged(&mut self, targets: &[f64], current: &[f64], rebalance: bool) -> bool {
+        if rebalance {
+            return false;
+        }
+        let mult = self.size_mult;
+        let same = targets.iter().zip(current).all(|(x, c)| x.is_nan() || *x * mult == *c);
+        if same {
+            for (r, x) in self.raw.iter_mut().zip(targets) {
+                if !x.is_nan() {
+                    *r = *x;
+                }
+            }
+        }
+        same
+    }
+
     /// Filter the decision `row` of bar v.t in place (NaN = keep the current target).
     /// `rebalance`: the engine trades back to unchanged targets too, so every entry counts.
     pub fn filter(
@@ -399,7 +455,7 @@ impl RiskStack {
         log: &mut EventLog,
     ) {
         let limits = self.policy.as_ref().map(|p| p.limits[self.mode as usize]);
-        let mult = limits.map_or(1.0, |l| l.size_multiplier);
+        let mult = self.size_mult;
         let mut any = false;
         for s in 0..row.len() {
             let x = row[s];
@@ -470,18 +526,13 @@ impl RiskStack {
 
     /// After bar v.t's close: update the indicators and decide. `failure_streak` counts the
     /// exchange's consecutive rejections.
+    #[inline]
     pub fn after_mark(&mut self, v: &RiskView, failure_streak: u32, log: &mut EventLog) -> PostMark {
         let t = v.t;
         let md = v.md;
-        if self.feeds_closes {
+        for vol in [self.gov_vol.as_mut(), self.msc_vol.as_mut()].into_iter().flatten() {
             for s in 0..md.n_symbols() {
-                let c = md.close[md.idx(s, t)];
-                if let Some(g) = self.governor.as_mut() {
-                    g.feed_close(s, c);
-                }
-                if let Some(m) = self.msc.as_mut() {
-                    m.feed_close(s, c);
-                }
+                vol.update(s, md.close[md.idx(s, t)]);
             }
         }
         if let Some(g) = self.guard.as_mut() {
@@ -492,53 +543,69 @@ impl RiskStack {
         }
         let mut out = PostMark::default();
         if let Some(g) = self.governor.as_mut() {
-            let corrupt =
-                if self.counts_corrupt { (0..md.n_symbols()).filter(|&s| v.corrupt(s)).count() as u32 } else { 0 };
-            match g.after_mark(t, v.equity, failure_streak, corrupt) {
-                GovernorEvent::Stop(tr) => {
-                    let (action, peak) = (g.cfg.action, g.peak());
-                    out.stop = Some(action);
-                    self.record_stop(t, tr, tr.name().to_string(), action, v.equity, peak, log);
-                }
-                GovernorEvent::Rearm => {
-                    if let Some(last) = self.stops.last_mut() {
-                        last.rearmed_bar = Some(t);
-                    }
-                    log.push(t, EventKind::Rearm, -1, 0.0, v.equity, 0.0, "rearm");
-                    out.reissue = true;
-                }
-                GovernorEvent::Nothing => {}
+            let corrupt = self.corrupt_per_bar.get(t).copied().unwrap_or(0);
+            let ev = g.after_mark(t, v.equity, failure_streak, corrupt, self.gov_vol.as_ref());
+            if ev != GovernorEvent::Nothing {
+                self.on_governor_event(v, ev, log, &mut out);
             }
         }
         if let Some(m) = self.msc.as_mut() {
-            if let Some((to, why)) = m.after_mark(t, v.equity, self.mode) {
+            let vol = if self.msc_shares_vol { self.gov_vol.as_ref() } else { self.msc_vol.as_ref() };
+            if let Some((to, why)) = m.after_mark(t, v.equity, self.mode, vol) {
                 self.change_mode(t, to, why, why.to_string(), log);
                 out.reissue = true;
             }
         }
-        if out.stop.is_none() {
-            if let Some(b) = self.balancer.as_mut() {
-                if let Some(why) = b.drift(v, &mut self.rebalance_row) {
-                    out.rebalance = true;
-                    let mut rec = Recorder {
-                        t,
-                        log,
-                        counts: &mut self.counts,
-                        rebalances: &mut self.rebalances,
-                        last: &mut self.last_denial,
-                    };
-                    for s in 0..self.rebalance_row.len() {
-                        let y = self.rebalance_row[s];
-                        if !y.is_nan() {
-                            rec.rebalance(s, v.current(s), y, why);
-                        }
-                    }
-                }
-            }
-        } else {
-            out.reissue = false;
+        if out.stop.is_some() {
+            out.reissue = false; // the stop's safe state wins this bar
+        } else if self.balancer.as_ref().is_some_and(|b| b.may_breach(v)) {
+            self.rebalance_drift(v, log, &mut out);
         }
         out
+    }
+
+    // The rare branches of `after_mark` live out of line so the per-bar path stays small.
+    #[cold]
+    #[inline(never)]
+    fn on_governor_event(&mut self, v: &RiskView, ev: GovernorEvent, log: &mut EventLog, out: &mut PostMark) {
+        let Some(g) = self.governor.as_ref() else { return };
+        match ev {
+            GovernorEvent::Stop(tr) => {
+                let (action, peak) = (g.cfg.action, g.peak());
+                out.stop = Some(action);
+                self.record_stop(v.t, tr, tr.name().to_string(), action, v.equity, peak, log);
+            }
+            GovernorEvent::Rearm => {
+                if let Some(last) = self.stops.last_mut() {
+                    last.rearmed_bar = Some(v.t);
+                }
+                log.push(v.t, EventKind::Rearm, -1, 0.0, v.equity, 0.0, "rearm");
+                out.reissue = true;
+            }
+            GovernorEvent::Nothing => {}
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rebalance_drift(&mut self, v: &RiskView, log: &mut EventLog, out: &mut PostMark) {
+        let Some(b) = self.balancer.as_mut() else { return };
+        if let Some(why) = b.drift(v, &mut self.rebalance_row) {
+            out.rebalance = true;
+            let mut rec = Recorder {
+                t: v.t,
+                log,
+                counts: &mut self.counts,
+                rebalances: &mut self.rebalances,
+                last: &mut self.last_denial,
+            };
+            for s in 0..self.rebalance_row.len() {
+                let y = self.rebalance_row[s];
+                if !y.is_nan() {
+                    rec.rebalance(s, v.current(s), y, why);
+                }
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -579,6 +646,7 @@ impl RiskStack {
     }
 
     /// Change the policy mode (the native controller or a user's one). Returns whether it changed.
+    #[cold]
     pub fn change_mode(&mut self, t: usize, to: Mode, why: &'static str, reason: String, log: &mut EventLog) -> bool {
         if to == self.mode {
             return false;
@@ -592,6 +660,7 @@ impl RiskStack {
         log.push(t, EventKind::PolicyChange, -1, self.mode as u8 as f64, f64::NAN, to as u8 as f64, why);
         self.transitions.push(Transition { bar: t, from: self.mode, to, reason });
         self.mode = to;
+        self.size_mult = self.policy.as_ref().map_or(1.0, |p| p.limits[to as usize].size_multiplier);
         true
     }
 

@@ -213,80 +213,75 @@ impl MscConfig {
 pub struct MetaStrategyController {
     pub cfg: MscConfig,
     peak: RollingPeak,
-    vol: Option<VolRatio>,
-    /// Squared volatility thresholds (enter, exit) per level.
-    vol_sq: [Option<(f64, f64)>; 3],
+    /// Per level, equity factors (enter, exit): the drawdown reaches a threshold when
+    /// equity <= peak x factor (compared without dividing).
+    dd_factor: [(f64, f64); 3],
+    /// Per level, squared volatility-ratio thresholds (enter, exit).
+    vol_sq: [(f64, f64); 3],
+    tracks_volatility: bool,
     mode_since: usize,
 }
 
-/// Highest level (1..=3) whose threshold `x` reaches, 0 if none. `exit` uses the lowered
-/// (hysteresis) thresholds.
-fn level(x: f64, th: &[Option<(f64, f64)>; 3], exit: bool) -> usize {
-    let mut lvl = 0;
-    for (k, t) in th.iter().enumerate() {
-        if let Some((enter, leave)) = t {
-            if x >= if exit { *leave } else { *enter } {
-                lvl = k + 1;
-            }
-        }
-    }
-    lvl
+/// Highest level (1..=3) whose threshold is reached, 0 if none; `reached(k)` tests level k+1.
+#[inline]
+fn level(reached: impl Fn(usize) -> bool) -> usize {
+    (0..3).rev().find(|&k| reached(k)).map_or(0, |k| k + 1)
 }
 
 impl MetaStrategyController {
-    pub fn new(cfg: MscConfig, n_symbols: usize, initial_equity: f64) -> Self {
-        let vol = cfg
-            .vol_mult
-            .iter()
-            .any(|x| x.is_some())
-            .then(|| VolRatio::new(n_symbols, cfg.vol_short_bars, cfg.vol_long_bars));
+    pub fn new(cfg: MscConfig, initial_equity: f64) -> Self {
         let h = 1.0 - cfg.hysteresis;
-        let vol_sq = cfg.vol_mult.map(|m| m.map(|m| (m * m, (m * h) * (m * h))));
+        // a missing level never triggers: factor -inf (equity <= -inf is false), threshold +inf
+        let dd_factor =
+            cfg.drawdown.map(|x| x.map_or((f64::NEG_INFINITY, f64::NEG_INFINITY), |x| (1.0 - x, 1.0 - x * h)));
+        let vol_sq = cfg.vol_mult.map(|m| m.map_or((f64::INFINITY, f64::INFINITY), |m| (m * m, (m * h) * (m * h))));
         MetaStrategyController {
             peak: RollingPeak::new(cfg.drawdown_window_bars, initial_equity),
-            vol,
+            dd_factor,
             vol_sq,
+            tracks_volatility: cfg.vol_mult.iter().any(|x| x.is_some()),
             mode_since: 0,
             cfg,
         }
     }
 
-    #[inline]
-    pub fn tracks_volatility(&self) -> bool {
-        self.vol.is_some()
+    /// The volatility tracker this controller reads (None: no volatility thresholds).
+    pub fn volatility_tracker(&self, n_symbols: usize) -> Option<VolRatio> {
+        self.tracks_volatility.then(|| VolRatio::new(n_symbols, self.cfg.vol_short_bars, self.cfg.vol_long_bars))
     }
 
+    /// After bar t's close (`vol` fed with bar t): the new mode and the indicator that moved it,
+    /// if it changes.
     #[inline]
-    pub fn feed_close(&mut self, s: usize, close: f64) {
-        if let Some(v) = self.vol.as_mut() {
-            v.update(s, close);
-        }
-    }
-
-    /// After bar t's close: the new mode and the indicator that moved it, if it changes.
-    pub fn after_mark(&mut self, t: usize, equity: f64, current: Mode) -> Option<(Mode, &'static str)> {
+    pub fn after_mark(
+        &mut self,
+        t: usize,
+        equity: f64,
+        current: Mode,
+        vol: Option<&VolRatio>,
+    ) -> Option<(Mode, &'static str)> {
         let peak = self.peak.push(t, equity);
-        let dd = if peak > 0.0 { 1.0 - equity / peak } else { 0.0 };
-        let h = 1.0 - self.cfg.hysteresis;
-        let dd_th = self.cfg.drawdown.map(|x| x.map(|x| (x, x * h)));
-        let up_dd = level(dd, &dd_th, false);
-        let stay_dd = level(dd, &dd_th, true);
-        let (up_v, stay_v) = match self.vol.as_ref() {
-            Some(v) => {
-                let r = v.max_ratio_sq();
-                (level(r, &self.vol_sq, false), level(r, &self.vol_sq, true))
-            }
-            None => (0, 0),
-        };
+        let f = &self.dd_factor;
+        let th = &self.vol_sq;
+        // level k+1 reached by the drawdown / the volatility, entering or (exit) staying
+        let dd = |k: usize, exit: bool| equity <= peak * if exit { f[k].1 } else { f[k].0 };
+        let vo = |k: usize, exit: bool| vol.is_some_and(|v| v.reaches(if exit { th[k].1 } else { th[k].0 }));
         let cur = current as usize;
-        let up = up_dd.max(up_v);
-        if up > cur {
+        // the common case costs a few comparisons: no level above the current one is reached ...
+        if (cur..3).any(|k| dd(k, false) || vo(k, false)) {
+            let up_dd = level(|k| dd(k, false));
+            let up_v = level(|k| vo(k, false));
+            let up = up_dd.max(up_v);
             self.mode_since = t;
             let why = if up_dd >= up_v { "drawdown" } else { "volatility" };
             return Some((Mode::from_level(up), why));
         }
-        let stay = stay_dd.max(stay_v);
-        if stay < cur && t - self.mode_since >= self.cfg.min_bars_in_mode {
+        // ... and the current level is still held (within its hysteresis band)
+        if cur > 0
+            && !(cur - 1..3).any(|k| dd(k, true) || vo(k, true))
+            && t - self.mode_since >= self.cfg.min_bars_in_mode
+        {
+            let stay = level(|k| dd(k, true)).max(level(|k| vo(k, true)));
             self.mode_since = t;
             return Some((Mode::from_level(stay), "recovered"));
         }
@@ -312,7 +307,7 @@ mod tests {
             ..Default::default()
         };
         cfg.validate().expect("valid");
-        MetaStrategyController::new(cfg, 1, 100.0)
+        MetaStrategyController::new(cfg, 100.0)
     }
 
     /// Drive the controller with equity giving drawdowns `dd` (from a peak of 100).
@@ -320,7 +315,7 @@ mod tests {
         let mut mode = Mode::Normal;
         let mut out = Vec::new();
         for (t, d) in dd.iter().enumerate() {
-            if let Some((to, _)) = m.after_mark(t, 100.0 * (1.0 - d), mode) {
+            if let Some((to, _)) = m.after_mark(t, 100.0 * (1.0 - d), mode, None) {
                 mode = to;
             }
             out.push(mode);
@@ -351,6 +346,14 @@ mod tests {
         assert_eq!(modes[10], Mode::Halt); // dwell: 6 bars
         assert_eq!(modes[11], Mode::CapitalPreservation);
         assert_eq!(*modes.last().expect("bars"), Mode::Normal);
+    }
+
+    #[test]
+    fn a_missing_level_is_skipped() {
+        let cfg =
+            MscConfig { drawdown: [None, Some(0.10), Some(0.20)], drawdown_window_bars: None, ..Default::default() };
+        let mut m = MetaStrategyController::new(cfg, 100.0);
+        assert_eq!(run(&mut m, &[0.0, 0.12, 0.25]), vec![Mode::Normal, Mode::CapitalPreservation, Mode::Halt]);
     }
 
     #[test]

@@ -197,10 +197,36 @@ impl PortfolioBalancer {
         self.w = w;
     }
 
+    /// Quick check on every bar, without dividing: can the held notionals breach a limit by
+    /// more than the tolerance? (The concentration is at most the gross, |correlations| <= 1.)
+    #[inline]
+    pub fn may_breach(&self, v: &RiskView) -> bool {
+        let (mut gross, mut net, mut big) = (0.0f64, 0.0f64, 0.0f64);
+        for s in 0..v.positions.len() {
+            let x = v.positions[s] * v.prices[s];
+            gross += x.abs();
+            net += x;
+            big = big.max(x.abs());
+        }
+        if gross == 0.0 {
+            return false;
+        }
+        let cfg = &self.cfg;
+        let e = v.equity;
+        let tol = cfg.rebalance_tolerance;
+        // the exact test in weights is x / e > limit + tol * max(|limit|, 0.001); a hair looser here
+        let over_n = |x: f64, limit: f64| x > e * (limit + tol * limit.abs().max(1e-3)) * (1.0 - 1e-9);
+        cfg.max_weight.is_some_and(|m| over_n(big, m))
+            || cfg.max_net.is_some_and(|m| over_n(net, m))
+            || cfg.min_net.is_some_and(|m| over_n(-net, -m))
+            || cfg.max_gross.is_some_and(|m| over_n(gross, m))
+            || cfg.max_concentration.is_some_and(|m| over_n(gross, m))
+    }
+
     /// After the mark: rebalancing targets if the held weights breach a limit by more than the
     /// tolerance. Writes the targets into `out` (NaN = unchanged) and returns whether any.
     pub fn drift(&mut self, v: &RiskView, out: &mut [f64]) -> Option<&'static str> {
-        if !(v.equity > 0.0) {
+        if !(v.equity > 0.0) || !self.may_breach(v) {
             return None;
         }
         let mut w = std::mem::take(&mut self.w);

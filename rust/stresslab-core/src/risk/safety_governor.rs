@@ -156,29 +156,18 @@ pub struct SafetyGovernor {
     peak: f64,
     loss: Option<LossWindow>,
     corrupt: Option<WindowCount>,
-    vol: Option<VolRatio>,
-    vol_mult_sq: f64,
+    vol_mult_sq: Option<f64>,
     streak_base: u32,
     /// Bar the current stop ends (re-arm), when stopped.
     stopped_until: Option<Option<usize>>,
 }
 
 impl SafetyGovernor {
-    pub fn new(cfg: GovernorConfig, n_symbols: usize, initial_equity: f64) -> Self {
+    pub fn new(cfg: GovernorConfig, initial_equity: f64) -> Self {
         let loss = cfg.loss_velocity.map(|_| LossWindow::new(cfg.loss_velocity_bars, initial_equity));
         let corrupt = cfg.max_corrupt_bars.map(|_| WindowCount::new(cfg.corrupt_window_bars));
-        let vol = cfg.max_volatility_mult.map(|_| VolRatio::new(n_symbols, cfg.vol_short_bars, cfg.vol_long_bars));
-        let m = cfg.max_volatility_mult.unwrap_or(f64::INFINITY);
-        SafetyGovernor {
-            cfg,
-            peak: initial_equity,
-            loss,
-            corrupt,
-            vol,
-            vol_mult_sq: m * m,
-            streak_base: 0,
-            stopped_until: None,
-        }
+        let vol_mult_sq = cfg.max_volatility_mult.map(|m| m * m);
+        SafetyGovernor { cfg, peak: initial_equity, loss, corrupt, vol_mult_sq, streak_base: 0, stopped_until: None }
     }
 
     /// Whether a stop is in force (new risk blocked).
@@ -187,17 +176,10 @@ impl SafetyGovernor {
         self.stopped_until.is_some()
     }
 
-    /// Whether the volatility tracker wants the closes.
-    #[inline]
-    pub fn tracks_volatility(&self) -> bool {
-        self.vol.is_some()
-    }
-
-    #[inline]
-    pub fn feed_close(&mut self, s: usize, close: f64) {
-        if let Some(v) = self.vol.as_mut() {
-            v.update(s, close);
-        }
+    /// The volatility tracker this governor reads (None: no volatility trigger). The stack owns
+    /// it, so a controller with the same half-lives shares it.
+    pub fn volatility_tracker(&self, n_symbols: usize) -> Option<VolRatio> {
+        self.vol_mult_sq.map(|_| VolRatio::new(n_symbols, self.cfg.vol_short_bars, self.cfg.vol_long_bars))
     }
 
     pub fn peak(&self) -> f64 {
@@ -205,9 +187,17 @@ impl SafetyGovernor {
     }
 
     /// After bar t's close: update the references and decide. `failure_streak` is the engine's
-    /// count of consecutive rejections; `corrupt_now` the corrupt (symbol, bar) pairs of bar t.
+    /// count of consecutive rejections; `corrupt_now` the corrupt (symbol, bar) pairs of bar t;
+    /// `vol` the tracker from [`Self::volatility_tracker`], fed with bar t.
     #[inline]
-    pub fn after_mark(&mut self, t: usize, equity: f64, failure_streak: u32, corrupt_now: u32) -> GovernorEvent {
+    pub fn after_mark(
+        &mut self,
+        t: usize,
+        equity: f64,
+        failure_streak: u32,
+        corrupt_now: u32,
+        vol: Option<&VolRatio>,
+    ) -> GovernorEvent {
         if failure_streak < self.streak_base {
             self.streak_base = 0; // a fill ended the old streak
         }
@@ -235,7 +225,7 @@ impl SafetyGovernor {
             Some(Trigger::FailureStreak)
         } else if cfg.max_corrupt_bars.is_some_and(|m| corrupt > m) {
             Some(Trigger::DataQuality)
-        } else if self.vol.as_ref().is_some_and(|v| v.exceeds(self.vol_mult_sq)) {
+        } else if matches!((vol, self.vol_mult_sq), (Some(v), Some(m)) if v.exceeds(m)) {
             Some(Trigger::Volatility)
         } else {
             None
@@ -250,10 +240,12 @@ impl SafetyGovernor {
     }
 
     /// Enter the stopped state at bar t (a native trigger or an external one).
+    #[cold]
     pub fn stop(&mut self, t: usize) {
         self.stopped_until = Some(self.cfg.cooldown_bars.map(|c| t.saturating_add(c)));
     }
 
+    #[cold]
     fn rearm(&mut self, equity: f64, failure_streak: u32) {
         self.stopped_until = None;
         self.peak = equity;
