@@ -71,11 +71,13 @@ impl Transform {
         }
     }
 
-    /// The parameter that sets the window length (named in "longer than the data" errors).
-    pub fn span_field(&self) -> &'static str {
+    /// The parameter that sets the window length and what the span is made of (named in "longer
+    /// than the data" errors).
+    pub fn span_field(&self) -> (&'static str, &'static str) {
         match self {
-            Transform::PumpAndDump(_) => "pump_bars",
-            _ => "duration_bars",
+            Transform::PumpAndDump(_) => ("pump_bars", "pump_bars + dump_bars"),
+            Transform::FlashCrash(_) => ("duration_bars", "duration_bars + recovery_bars"),
+            _ => ("duration_bars", "duration_bars"),
         }
     }
 
@@ -196,10 +198,25 @@ impl Step {
 }
 
 fn relabel(e: StressError, aliases: &[(String, String)]) -> StressError {
+    let alias = |name: &str| aliases.iter().find(|(c, _)| c == name).map(|(_, user)| user.clone());
     match e {
         StressError::InvalidParam { field, message } => {
-            let field = aliases.iter().find(|(c, _)| *c == field).map_or(field, |(_, user)| user.clone());
-            StressError::InvalidParam { field, message }
+            let field = alias(&field).unwrap_or(field);
+            // parameter names inside the message (identifiers with an underscore) get renamed too
+            let mut text = String::with_capacity(message.len());
+            let mut word = String::new();
+            for ch in message.chars().chain(std::iter::once(' ')) {
+                if ch.is_ascii_alphanumeric() || ch == '_' {
+                    word.push(ch);
+                    continue;
+                }
+                let renamed = if word.contains('_') { alias(&word) } else { None };
+                text.push_str(renamed.as_deref().unwrap_or(&word));
+                word.clear();
+                text.push(ch);
+            }
+            text.pop();
+            StressError::InvalidParam { field, message: text }
         }
         other => other,
     }
@@ -268,8 +285,13 @@ mod tests {
             ("volume_mult", 8.0),
             ("spread_mult", 5.0),
         ]);
-        let e = Step::from_params("flash_crash", &params, &[], None, Position::Random, aliases).unwrap_err();
+        let e = Step::from_params("flash_crash", &params, &[], None, Position::Random, aliases.clone()).unwrap_err();
         assert!(e.to_string().starts_with("flash_crash_drop_pct:"), "{e}");
+        let msg = StressError::param("x", "drop_pct and drop_pct_2, not drop_pct.");
+        assert_eq!(
+            relabel(msg, &aliases).to_string(),
+            "x: flash_crash_drop_pct and drop_pct_2, not flash_crash_drop_pct."
+        );
         let e =
             Step::from_params("flash_crash", &p(&[("bogus", 1.0)]), &[], None, Position::Random, vec![]).unwrap_err();
         assert!(e.to_string().starts_with("bogus:"));

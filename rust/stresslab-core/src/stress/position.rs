@@ -18,13 +18,17 @@ impl Position {
     /// Resolve to a start bar in a series with timestamps `ts` for a window of `span` bars.
     ///
     /// `u` in [0, 1) is the path's uniform draw (used only by `Random`). `field` names the
-    /// position parameter and `span_field` the duration that sets `span`, for error messages.
-    pub fn resolve(self, ts: &[i64], span: usize, u: f64, field: &str, span_field: &str) -> Result<usize> {
+    /// position parameter; `span_field` is the duration parameter and how the span is made up
+    /// (e.g. ("duration_bars", "duration_bars + recovery_bars")), for error messages.
+    pub fn resolve(self, ts: &[i64], span: usize, u: f64, field: &str, span_field: (&str, &str)) -> Result<usize> {
         let n = ts.len();
         if span > n {
             return Err(StressError::param(
-                span_field,
-                format!("the stress needs {span} bars but the series has only {n}; use a shorter duration"),
+                span_field.0,
+                format!(
+                    "the stress needs {span} bars ({}) but the series has only {n}; use a shorter duration",
+                    span_field.1
+                ),
             ));
         }
         let start = match self {
@@ -60,16 +64,16 @@ mod tests {
     #[test]
     fn resolves_each_kind() {
         let ts: Vec<i64> = (0..10).map(|t| t * 100).collect();
-        assert_eq!(Position::Bar(3).resolve(&ts, 4, 0.0, "at", "d").unwrap(), 3);
-        assert_eq!(Position::Time(250).resolve(&ts, 4, 0.0, "at", "d").unwrap(), 3);
-        assert_eq!(Position::Time(300).resolve(&ts, 4, 0.0, "at", "d").unwrap(), 3);
-        assert_eq!(Position::Random.resolve(&ts, 4, 0.0, "at", "d").unwrap(), 0);
-        assert_eq!(Position::Random.resolve(&ts, 4, 0.999_999, "at", "d").unwrap(), 6);
-        let e = Position::Bar(7).resolve(&ts, 4, 0.0, "at", "d").unwrap_err();
+        assert_eq!(Position::Bar(3).resolve(&ts, 4, 0.0, "at", ("d", "d")).unwrap(), 3);
+        assert_eq!(Position::Time(250).resolve(&ts, 4, 0.0, "at", ("d", "d")).unwrap(), 3);
+        assert_eq!(Position::Time(300).resolve(&ts, 4, 0.0, "at", ("d", "d")).unwrap(), 3);
+        assert_eq!(Position::Random.resolve(&ts, 4, 0.0, "at", ("d", "d")).unwrap(), 0);
+        assert_eq!(Position::Random.resolve(&ts, 4, 0.999_999, "at", ("d", "d")).unwrap(), 6);
+        let e = Position::Bar(7).resolve(&ts, 4, 0.0, "at", ("d", "d")).unwrap_err();
         assert!(e.to_string().starts_with("at:"), "{e}");
-        let e = Position::Bar(0).resolve(&ts, 11, 0.0, "at", "duration_bars").unwrap_err();
+        let e = Position::Bar(0).resolve(&ts, 11, 0.0, "at", ("duration_bars", "duration_bars")).unwrap_err();
         assert!(e.to_string().starts_with("duration_bars:"), "{e}");
-        assert!(Position::Time(10_000).resolve(&ts, 1, 0.0, "at", "d").is_err());
+        assert!(Position::Time(10_000).resolve(&ts, 1, 0.0, "at", ("d", "d")).is_err());
     }
 
     #[test]
@@ -78,7 +82,7 @@ mod tests {
         let mut seen = [0usize; 7];
         for k in 0..7000 {
             let u = (k as f64 + 0.5) / 7000.0;
-            seen[Position::Random.resolve(&ts, 4, u, "at", "d").unwrap()] += 1;
+            seen[Position::Random.resolve(&ts, 4, u, "at", ("d", "d")).unwrap()] += 1;
         }
         assert!(seen.iter().all(|&c| c == 1000), "{seen:?}");
     }
