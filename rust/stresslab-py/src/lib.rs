@@ -7,6 +7,7 @@
 mod errors;
 mod metrics;
 mod stress;
+mod stress_table;
 mod synth;
 
 use pyo3::prelude::*;
