@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import stresslab as sl
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,6 +62,7 @@ def test_documented_order():
         "spread_explosion",
         "data_corruption",
     )
+    assert tuple(sl._core.corruption_kinds()) == sl.CORRUPTION_TYPES
     assert sl.STRESS_FLAGS == {
         "flash_crash": 1,
         "volatility_spike": 2,
@@ -167,6 +169,27 @@ def test_same_output_on_one_and_many_threads():
         digests[threads] = digest
     assert digests["1"] == digests["3"]
     assert len(digests["1"]) == len(hashlib.sha256().hexdigest())
+
+
+def test_any_arrow_table_layout():
+    """The native entry point reads any Arrow stream: plain/large strings (here long names, which
+    string views do not inline), microsecond timestamps, no path column; same result as polars."""
+    long = ["VERY-LONG-SYMBOL-NAME-PERP", "ANOTHER-LONG-SYMBOL-NAME-PERP"]
+    df = gbm_frame(300, long, seed=6)
+    params = {k: v for spec, _ in MIXED.values() for k, v in spec.items()}
+    sc = sl.Scenario("mix", "MIXED_CUSTOM", params, symbols=long, seed=2)
+    ref, ref_rec = sl.ScenarioTransformer().apply_with_record(df, sc)
+    steps = [st._native() for st in sl.scenario_steps(sc)]
+    for string_type in (pa.string(), pa.large_string()):
+        table = pa.table(df.to_arrow()).cast(
+            pa.schema([pa.field("timestamp", pa.timestamp("us", "UTC")), pa.field("symbol", string_type),
+                       *[pa.field(c, pa.float64()) for c in VALUES]])
+        )
+        out, rec = sl._core.apply_stress(table, steps, 2, "mix", long, 1e-4, True)
+        out, rec = pl.DataFrame(out), pl.DataFrame(rec)
+        assert out.schema["timestamp"] == pl.Datetime("us", "UTC")
+        assert out.with_columns(pl.col("timestamp").dt.cast_time_unit("ms")).equals(ref, null_equal=True)
+        assert rec.drop("timestamp", "end_timestamp").equals(ref_rec.drop("timestamp", "end_timestamp"))
 
 
 def test_flags_or_into_existing_column():

@@ -1,9 +1,11 @@
 """Stress-transform throughput through the Python API (pytest-benchmark), next to a plain numpy
 implementation of the same transforms and to generating the same market, all in the same run.
 
-Run: ``pytest benches/python/test_bench_stress.py --benchmark-enable -s``. Every case reports rows
-per second (rows = paths x symbols x bars) in ``extra_info``; the last test prints the ratios
-numpy / Rust per transform and for the MIXED_CUSTOM chain, and stress / generation.
+Run: ``pytest benches/python/test_bench_stress.py --benchmark-enable -s``. Two market shapes with
+about the same number of rows: ``long`` (16 paths x 3 symbols x 8760 hourly bars) and ``mc``
+(256 paths x 3 symbols x 720 bars, a Monte Carlo batch of months). Every case reports rows per
+second (rows = paths x symbols x bars) in ``extra_info``; the last test prints the ratios
+numpy / Rust per transform and for the MIXED_CUSTOM chain, and generation / stress.
 
 Both sides take the same polars DataFrame and return one (the numpy side reads the columns into
 numpy arrays, transforms them, and writes a frame back), so both pay the same boundary.
@@ -17,8 +19,7 @@ import pytest
 import stresslab as sl
 
 SYMS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
-N_PATHS, N_BARS = 16, 8760
-ROWS = N_PATHS * len(SYMS) * N_BARS
+SHAPES = {"long": (16, 8760), "mc": (256, 720)}
 COLS = ["open", "high", "low", "close", "volume", "spread"]
 
 PARAMS = {
@@ -52,9 +53,14 @@ TYPES = {
 MEDIANS: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module")
-def market() -> pl.DataFrame:
-    return sl.synthetic_market(SYMS, n_bars=N_BARS, n_paths=N_PATHS, seed=1)
+_MARKETS: dict[str, pl.DataFrame] = {}
+
+
+def market(shape: str) -> pl.DataFrame:
+    if shape not in _MARKETS:
+        n_paths, n_bars = SHAPES[shape]
+        _MARKETS[shape] = sl.synthetic_market(SYMS, n_bars=n_bars, n_paths=n_paths, seed=1)
+    return _MARKETS[shape]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,8 +68,9 @@ def market() -> pl.DataFrame:
 # path shared by the symbols, as in the Rust transforms.
 
 
-def _starts(rng: np.random.Generator, span: int) -> np.ndarray:
-    return rng.integers(0, N_BARS - span + 1, N_PATHS)
+def _starts(rng: np.random.Generator, a: dict[str, np.ndarray], span: int) -> np.ndarray:
+    n_paths, _, n_bars = a["close"].shape
+    return rng.integers(0, n_bars - span + 1, n_paths)
 
 
 def _overlay(a: dict[str, np.ndarray], starts: np.ndarray, levels: np.ndarray) -> None:
@@ -82,8 +89,8 @@ def _overlay(a: dict[str, np.ndarray], starts: np.ndarray, levels: np.ndarray) -
     a["low"] = np.minimum(o2, c2) * np.minimum(down, 1.0)
 
 
-def _level_path(rng: np.random.Generator, start: float, end: float, n: int) -> np.ndarray:
-    w = rng.exponential(size=(N_PATHS, len(SYMS), n))
+def _level_path(rng: np.random.Generator, a: dict[str, np.ndarray], start: float, end: float, n: int) -> np.ndarray:
+    w = rng.exponential(size=(*a["close"].shape[:2], n))
     frac = np.cumsum(w, axis=2) / w.sum(axis=2, keepdims=True)
     return start * np.exp(np.log(end / start) * frac)
 
@@ -92,9 +99,9 @@ def np_flash_crash(a, rng, drop_pct, duration_bars, recovery_bars, recovery_pct,
     d, r = duration_bars, recovery_bars
     final = 1 - drop_pct * (1 - recovery_pct)
     levels = np.concatenate(
-        [_level_path(rng, 1.0, 1 - drop_pct, d), _level_path(rng, 1 - drop_pct, final, r)], axis=2
+        [_level_path(rng, a, 1.0, 1 - drop_pct, d), _level_path(rng, a, 1 - drop_pct, final, r)], axis=2
     )
-    starts = _starts(rng, d + r)
+    starts = _starts(rng, a, d + r)
     _overlay(a, starts, levels)
     decay = 1 - np.arange(1, r + 1) / (r + 1)
     for p, s in enumerate(starts):
@@ -107,8 +114,10 @@ def np_flash_crash(a, rng, drop_pct, duration_bars, recovery_bars, recovery_pct,
 
 def np_pump_and_dump(a, rng, pump_pct, pump_bars, dump_pct, dump_bars, volume_mult):
     top, final = 1 + pump_pct, (1 + pump_pct) * (1 - dump_pct)
-    levels = np.concatenate([_level_path(rng, 1.0, top, pump_bars), _level_path(rng, top, final, dump_bars)], axis=2)
-    starts = _starts(rng, pump_bars + dump_bars)
+    levels = np.concatenate(
+        [_level_path(rng, a, 1.0, top, pump_bars), _level_path(rng, a, top, final, dump_bars)], axis=2
+    )
+    starts = _starts(rng, a, pump_bars + dump_bars)
     _overlay(a, starts, levels)
     for p, s in enumerate(starts):
         a["volume"][p, :, s : s + pump_bars + dump_bars] *= volume_mult
@@ -138,7 +147,7 @@ def _window_returns(a, p, s, d):
 
 
 def np_volatility_spike(a, rng, multiplier, duration_bars):
-    for p, s in enumerate(_starts(rng, duration_bars)):
+    for p, s in enumerate(_starts(rng, a, duration_bars)):
         r = _window_returns(a, p, s, duration_bars)
         mu = r.mean(axis=1, keepdims=True)
         _rewrite(a, p, s, duration_bars, mu + multiplier * (r - mu), multiplier, multiplier)
@@ -146,9 +155,9 @@ def np_volatility_spike(a, rng, multiplier, duration_bars):
 
 
 def np_correlation_breakdown(a, rng, mode, duration_bars):
-    k = len(SYMS)
+    k = a["close"].shape[1]
     target = np.linalg.cholesky(np.eye(k))  # decorrelate: target correlation 0
-    for p, s in enumerate(_starts(rng, duration_bars)):
+    for p, s in enumerate(_starts(rng, a, duration_bars)):
         r = _window_returns(a, p, s, duration_bars)
         mu = r.mean(axis=1, keepdims=True)
         x = r - mu
@@ -161,29 +170,29 @@ def np_correlation_breakdown(a, rng, mode, duration_bars):
 
 
 def np_liquidity_drop(a, rng, drop_pct, duration_bars, spread_elasticity):
-    for p, s in enumerate(_starts(rng, duration_bars)):
+    for p, s in enumerate(_starts(rng, a, duration_bars)):
         a["volume"][p, :, s : s + duration_bars] *= 1 - drop_pct
         a["spread"][p, :, s : s + duration_bars] *= (1 - drop_pct) ** -spread_elasticity
         a["stress_flags"][p, :, s : s + duration_bars] |= 4
 
 
 def np_spread_explosion(a, rng, spread_mult, duration_bars):
-    for p, s in enumerate(_starts(rng, duration_bars)):
+    for p, s in enumerate(_starts(rng, a, duration_bars)):
         a["spread"][p, :, s : s + duration_bars] *= spread_mult
         a["stress_flags"][p, :, s : s + duration_bars] |= 8
 
 
 def np_data_corruption(a, rng, corruption_pct, corruption_types):
     """Returns the row order (indices into the flattened arrays) after gaps, duplicates, swaps."""
-    n = N_BARS
+    n_paths, n_syms, n = a["close"].shape
     k = int(np.floor(corruption_pct * n + 0.5))
     m = len(corruption_types)
     counts = [k // m + (i < k % m) for i in range(m)]
     kinds = np.repeat(np.array(corruption_types), counts)
     order = []
-    for p in range(N_PATHS):
-        for j in range(len(SYMS)):
-            row0 = (p * len(SYMS) + j) * n
+    for p in range(n_paths):
+        for j in range(n_syms):
+            row0 = (p * n_syms + j) * n
             rng.shuffle(kinds)
             n_ooo = int((kinds == "out_of_order").sum())
             pair = np.sort(rng.choice(n - n_ooo, n_ooo, replace=False)) + np.arange(n_ooo)
@@ -234,7 +243,7 @@ NUMPY = {
 def numpy_stress(df: pl.DataFrame, names: list[str], seed: int = 7) -> pl.DataFrame:
     """The numpy implementation end to end: frame -> arrays -> transforms in MIXED_ORDER -> frame."""
     rng = np.random.default_rng(seed)
-    shape = (N_PATHS, len(SYMS), N_BARS)
+    shape = (df["path"].n_unique(), len(SYMS), df.height // df["path"].n_unique() // len(SYMS))
     a = {c: df[c].to_numpy().reshape(shape).copy() for c in COLS}
     a["stress_flags"] = np.zeros(shape, np.uint32)
     take = None
@@ -261,51 +270,65 @@ def rust_stress(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def _run(benchmark, key: str, fn) -> None:
-    benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
+def _rows(shape: str) -> int:
+    n_paths, n_bars = SHAPES[shape]
+    return n_paths * len(SYMS) * n_bars
+
+
+def _run(benchmark, key: tuple[str, str], fn) -> None:
+    benchmark.pedantic(fn, rounds=7, iterations=1, warmup_rounds=2)
     median = benchmark.stats.stats.median
     MEDIANS[key] = median
-    benchmark.extra_info["rows_per_second"] = ROWS / median
+    benchmark.extra_info["rows_per_second"] = _rows(key[0]) / median
 
 
-def test_numpy_reference_is_the_same_transform(market):
-    """Deterministic parts agree: the numpy volatility spike and correlation breakdown give the
-    realized-vol ratio and the target correlation the Rust ones give."""
-    out = numpy_stress(market, ["volatility_spike", "correlation_breakdown"])
-    assert out.height == market.height and (out["stress_flags"] > 0).sum() > 0
-    for path_df in (out.filter(pl.col("path") == 0),):
-        flags = path_df.filter(pl.col("symbol") == "ETHUSDT")["stress_flags"].to_numpy()
-        assert ((flags & 32) > 0).sum() == 72 and ((flags & 2) > 0).sum() == 48
-    rows = numpy_stress(market, ["data_corruption"]).height
-    assert rows == market.height  # as many gaps as duplicates (11 each per series at 1% of 8760 bars)
+def test_numpy_reference_is_the_same_transform():
+    """The numpy side stresses the same windows and corrupts the same number of bars."""
+    df = market("long")
+    out = numpy_stress(df, ["volatility_spike", "correlation_breakdown"])
+    assert out.height == df.height and (out["stress_flags"] > 0).sum() > 0
+    flags = out.filter((pl.col("path") == 0) & (pl.col("symbol") == "ETHUSDT"))["stress_flags"].to_numpy()
+    assert ((flags & 32) > 0).sum() == 72 and ((flags & 2) > 0).sum() == 48
+    rows = numpy_stress(df, ["data_corruption"]).height
+    assert rows == df.height  # as many gaps as duplicates (11 each per series at 1% of 8760 bars)
 
 
-def test_generate_market(benchmark):
-    _run(benchmark, "generate", lambda: sl.synthetic_market(SYMS, n_bars=N_BARS, n_paths=N_PATHS, seed=1))
+CASES = [*sl.MIXED_ORDER, "mixed_custom"]
 
 
-@pytest.mark.parametrize("name", [*sl.MIXED_ORDER, "mixed_custom"])
-def test_rust(benchmark, market, name):
-    names = list(sl.MIXED_ORDER) if name == "mixed_custom" else [name]
-    _run(benchmark, f"rust:{name}", lambda: rust_stress(market, names))
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_generate_market(benchmark, shape):
+    n_paths, n_bars = SHAPES[shape]
+    _run(benchmark, (shape, "generate"), lambda: sl.synthetic_market(SYMS, n_bars=n_bars, n_paths=n_paths, seed=1))
 
 
-@pytest.mark.parametrize("name", [*sl.MIXED_ORDER, "mixed_custom"])
-def test_numpy(benchmark, market, name):
-    names = list(sl.MIXED_ORDER) if name == "mixed_custom" else [name]
-    _run(benchmark, f"numpy:{name}", lambda: numpy_stress(market, names))
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("name", CASES)
+def test_rust(benchmark, shape, name):
+    df, names = market(shape), list(sl.MIXED_ORDER) if name == "mixed_custom" else [name]
+    _run(benchmark, (shape, f"rust:{name}"), lambda: rust_stress(df, names))
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("name", CASES)
+def test_numpy(benchmark, shape, name):
+    df, names = market(shape), list(sl.MIXED_ORDER) if name == "mixed_custom" else [name]
+    _run(benchmark, (shape, f"numpy:{name}"), lambda: numpy_stress(df, names))
 
 
 def test_print_ratios():
     """Summary of the run (no assertion on speed: benchmarks report, they do not gate)."""
-    if "generate" not in MEDIANS:
-        pytest.skip("run with --benchmark-enable")
-    print(f"\n{ROWS:,} rows ({N_PATHS} paths x {len(SYMS)} symbols x {N_BARS} bars)")
-    print(f"generate: {MEDIANS['generate'] * 1e3:8.1f} ms  {ROWS / MEDIANS['generate'] / 1e6:7.1f} M rows/s")
-    for name in [*sl.MIXED_ORDER, "mixed_custom"]:
-        r, n = MEDIANS.get(f"rust:{name}"), MEDIANS.get(f"numpy:{name}")
-        if r and n:
-            print(
-                f"{name:22s} rust {r * 1e3:7.1f} ms ({ROWS / r / 1e6:6.1f} M rows/s)  numpy {n * 1e3:7.1f} ms  "
-                f"numpy/rust {n / r:5.1f}x  generate/rust {MEDIANS['generate'] / r:5.1f}x"
-            )
+    for shape, (n_paths, n_bars) in SHAPES.items():
+        gen = MEDIANS.get((shape, "generate"))
+        if gen is None:
+            pytest.skip("run with --benchmark-enable")
+        rows = _rows(shape)
+        print(f"\n[{shape}] {rows:,} rows ({n_paths} paths x {len(SYMS)} symbols x {n_bars} bars)")
+        print(f"generate               {gen * 1e3:7.1f} ms ({rows / gen / 1e6:6.1f} M rows/s)")
+        for name in CASES:
+            r, n = MEDIANS.get((shape, f"rust:{name}")), MEDIANS.get((shape, f"numpy:{name}"))
+            if r and n:
+                print(
+                    f"{name:22s} rust {r * 1e3:7.1f} ms ({rows / r / 1e6:6.1f} M rows/s)  numpy {n * 1e3:7.1f} ms  "
+                    f"numpy/rust {n / r:5.1f}x  generate/rust {gen / r:5.1f}x"
+                )

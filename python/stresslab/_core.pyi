@@ -60,7 +60,7 @@ class _StepSpec(TypedDict):
     transform: str
     params: dict[str, float]
     choices: list[str]
-    symbols: list[int] | None
+    symbols: list[str] | None
     at: str  # "random", "bar" or "time"
     at_value: int  # bar index or time in ms UTC
     aliases: dict[str, str]
@@ -70,10 +70,11 @@ def apply_stress(
     steps: list[_StepSpec],
     seed: int,
     scenario: str,
-    mixed: bool = False,
-) -> tuple[_ArrowTable, _ArrowTable, np.ndarray | None]:
-    """(columns, record, take): open..spread + stress_flags in output order, one record row per
-    event, and the input row of each output row when data corruption moved rows."""
+    symbol_order: list[str],
+    base_spread: float,
+    mixed: bool = True,
+) -> tuple[_ArrowTable, _ArrowTable]:
+    """(stressed table, record) for any Arrow table/stream in the long bar format."""
 
 def stress_flag_bits() -> list[tuple[str, int]]: ...
 def mixed_order() -> list[str]: ...

@@ -7,7 +7,7 @@
 //! copied range by range in the same row order.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -317,35 +317,33 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
     if n > 0 {
         starts.push(0);
     }
-    match (&sym, path) {
-        (Strings::View(a), p) => {
-            let views: &[u128] = a.views();
-            for i in 1..n {
-                let path_change = p.is_some_and(|p| p[i] != p[i - 1]);
-                if path_change || (views[i] != views[i - 1] && a.value(i) != a.value(i - 1)) {
-                    starts.push(i);
+    if n > 1 {
+        let changed = |i: usize| path.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1);
+        match &sym {
+            Strings::View(a) => {
+                let views: &[u128] = a.views();
+                let mut cand: Vec<usize> = (1..n).filter(|&i| views[i] != views[i - 1]).collect();
+                if let Some(p) = path {
+                    cand.extend((1..n).filter(|&i| p[i] != p[i - 1]));
+                    cand.sort_unstable();
+                    cand.dedup();
                 }
+                starts.extend(cand.into_iter().filter(|&i| changed(i)));
             }
-        }
-        (_, p) => {
-            for i in 1..n {
-                if p.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1) {
-                    starts.push(i);
-                }
-            }
+            _ => starts.extend((1..n).filter(|&i| changed(i))),
         }
     }
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(n) - s)).collect();
     let mut seen: Vec<&str> = Vec::new();
-    let mut index: HashMap<&str, ()> = HashMap::new();
+    let mut present: HashSet<&str> = HashSet::new();
     for &(s, _) in &bounds {
         let name = sym.value(s);
-        if index.insert(name, ()).is_none() {
+        if present.insert(name) {
             seen.push(name);
         }
     }
-    let mut symbols: Vec<String> = order.iter().filter(|s| index.contains_key(s.as_str())).cloned().collect();
+    let mut symbols: Vec<String> = order.iter().filter(|s| present.contains(s.as_str())).cloned().collect();
     for name in seen {
         if !symbols.iter().any(|s| s == name) {
             symbols.push(name.to_string());
