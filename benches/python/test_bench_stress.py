@@ -200,13 +200,13 @@ def np_data_corruption(a, rng, corruption_pct, corruption_types):
             free[pair] = free[pair + 1] = False
             others = np.sort(rng.choice(np.flatnonzero(free), k - n_ooo, replace=False))
             other_kinds = kinds[kinds != "out_of_order"]
-            col = {"nan": "close", "spike": "close", "negative": "close", "zero_volume": "volume"}
             orig_close, orig_vol = a["close"][p, j].copy(), a["volume"][p, j].copy()
             for t, kind in zip(others, other_kinds, strict=True):
                 if kind == "nan":
-                    a[col[kind]][p, j, t] = np.nan
+                    a[COLS[rng.integers(5)]][p, j, t] = np.nan
                 elif kind == "spike":
-                    a["close"][p, j, t] *= np.exp(np.log(5) + rng.random() * np.log(4))
+                    size = np.exp(np.log(5) + rng.random() * np.log(4))
+                    a["close"][p, j, t] *= size if rng.random() < 0.5 else 1 / size
                 elif kind == "negative":
                     a["close"][p, j, t] = -orig_close[t]
                 elif kind == "zero_volume":
@@ -216,7 +216,8 @@ def np_data_corruption(a, rng, corruption_pct, corruption_types):
                     for c in ("open", "high", "low", "close"):
                         a[c][p, j, t] = price
                     a["volume"][p, j, t] = orig_vol[max(t - 1, 0)]
-                a["stress_flags"][p, j, t] |= 16
+                if kind not in ("gap", "duplicate"):  # a duplicate flags its copy (below), a gap has no row
+                    a["stress_flags"][p, j, t] |= 16
             a["stress_flags"][p, j, pair] |= 16
             rows = np.arange(n)
             keep = np.ones(n, bool)
@@ -256,6 +257,7 @@ def numpy_stress(df: pl.DataFrame, names: list[str], seed: int = 7) -> pl.DataFr
     if take is not None:
         base = base[take]
         flat = {c: v[take] for c, v in flat.items()}
+        flat["stress_flags"][1:][take[1:] == take[:-1]] |= 16
     return base.with_columns(pl.Series(c, v) for c, v in flat.items())
 
 
@@ -283,14 +285,31 @@ def _run(benchmark, key: tuple[str, str], fn) -> None:
 
 
 def test_numpy_reference_is_the_same_transform():
-    """The numpy side stresses the same windows and corrupts the same number of bars."""
+    """The numpy side implements the same math: in its windows the realized volatility rises by
+    exactly the multiplier and the symbols' returns are exactly decorrelated; it corrupts the same
+    number of bars per series."""
     df = market("long")
-    out = numpy_stress(df, ["volatility_spike", "correlation_breakdown"])
-    assert out.height == df.height and (out["stress_flags"] > 0).sum() > 0
-    flags = out.filter((pl.col("path") == 0) & (pl.col("symbol") == "ETHUSDT"))["stress_flags"].to_numpy()
-    assert ((flags & 32) > 0).sum() == 72 and ((flags & 2) > 0).sum() == 48
-    rows = numpy_stress(df, ["data_corruption"]).height
-    assert rows == df.height  # as many gaps as duplicates (11 each per series at 1% of 8760 bars)
+    spiked = numpy_stress(df, ["volatility_spike"])
+    broken = numpy_stress(df, ["correlation_breakdown"])
+
+    def window_returns(frame: pl.DataFrame, flag: int, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+        f = frame.filter((pl.col("path") == 0) & (pl.col("symbol") == symbol))
+        inside = np.flatnonzero((f["stress_flags"].to_numpy() & flag) > 0)
+        lo = inside[0]
+        close = f["close"].to_numpy()[lo - 1 : inside[-1] + 1] if lo > 0 else f["close"].to_numpy()[: inside[-1] + 1]
+        return np.diff(np.log(close)), inside
+
+    r_new, inside = window_returns(spiked, 2, "BTCUSDT")
+    orig = df.filter((pl.col("path") == 0) & (pl.col("symbol") == "BTCUSDT"))["close"].to_numpy()
+    r_old = np.diff(np.log(orig[inside[0] - 1 : inside[-1] + 1]))
+    assert len(inside) == 48 and abs(r_new.std() / r_old.std() - 3.0) < 1e-9
+    rets = np.array([window_returns(broken, 32, s)[0] for s in SYMS])
+    c = np.corrcoef(rets)
+    assert np.abs(c[~np.eye(3, dtype=bool)]).max() < 1e-9
+    corrupted = numpy_stress(df, ["data_corruption"])
+    per_series = corrupted.filter(pl.col("stress_flags") > 0).group_by("path", "symbol").len()["len"]
+    # 88 corrupted bars per series; gaps leave no row, out-of-order and duplicates flag one row
+    assert per_series.min() == per_series.max() == 88 - 11
 
 
 CASES = [*sl.MIXED_ORDER, "mixed_custom"]
