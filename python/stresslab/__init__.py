@@ -33,6 +33,7 @@ from .market import (
 )
 from .metrics import METRIC_NAMES, compute_metrics
 from .results import ScenarioResult
+from .runner import StressTestRunner
 from .scenarios import (
     CORRUPTION_TYPES,
     PARAMETER_SPECS,
@@ -58,6 +59,7 @@ __all__ = [
     "ScenarioLoader",
     "ScenarioExecutor",
     "ScenarioResult",
+    "StressTestRunner",
     "ExchangeSimulator",
     "market_arrays",
     "strategies",

@@ -7,6 +7,7 @@ a Python strategy is called once per batch of ``batch_size`` bars (see
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -191,23 +192,47 @@ class ScenarioExecutor:
         Never raises for a failing scenario: the result has success=False and a note.
         """
         try:
-            if data is None:
-                df = self.loader.load_data(scenario)
-            else:
-                df = data if scenario.is_unstressed else self.loader.apply_stress(data, scenario)
-            return self.run_bars(scenario, df)
+            return self.run_bars(scenario, self.load_bars(scenario, data))
         except Exception as exc:  # a failing scenario must not take the batch down
             return ScenarioResult.failed(scenario, scenario.name, exc)
 
-    def run_bars(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> ScenarioResult:
-        """Run on already-stressed bars (raises on bad input)."""
+    def load_bars(self, scenario: Scenario, data: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The scenario's stressed bars (from ``data`` or the loader)."""
+        if data is None:
+            return self.loader.load_data(scenario)
+        return data if scenario.is_unstressed else self.loader.apply_stress(data, scenario)
+
+    def native_job(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> tuple | None:
+        """(market, strategy spec, exchange config, engine config) for a native run, or None when
+        the strategy is Python (then use :meth:`run_bars`)."""
+        if not isinstance(self.runtime_engine, NativeStrategy):
+            return None
         market = market_arrays(df)
+        exchange, engine_cfg = self._configs(scenario, market, path)
+        spec = self.runtime_engine.spec()
+        if spec["kind"] == "target_signals" and spec["targets"].shape[1] == 1 and len(market["symbols"]) > 1:
+            raise InvalidParameterError("targets: one column given but the data has several symbols", "targets")
+        return market, spec, exchange.to_config(), engine_cfg
+
+    def result_from_output(self, scenario: Scenario, market: dict, out: dict) -> ScenarioResult:
+        notes = [f"{len(market['symbols'])} symbols x {len(market['timestamps'])} bars"]
+        if out["strategy_failures"]:
+            notes.append(f"strategy failed {len(out['strategy_failures'])} time(s); the run went flat each time")
+        return ScenarioResult.from_output(
+            scenario,
+            out,
+            market["symbols"],
+            market["timestamps"],
+            data_quality_issues=_data_quality_issues(market),
+            notes=notes,
+        )
+
+    def _configs(self, scenario: Scenario, market: dict, path: int) -> tuple[ExchangeSimulator, dict]:
         params = scenario.resolved_parameters()
         exchange = self.exchange_simulator.with_scenario(
             params, len(market["timestamps"]), lambda at: _bar_index(at, market["timestamps"])
         )
-        strategy = self.runtime_engine
-        target = self.target or getattr(strategy, "target", "weight")
+        target = self.target or getattr(self.runtime_engine, "target", "weight")
         engine_cfg = {
             "initial_capital": self.initial_capital,
             "target": target,
@@ -222,24 +247,24 @@ class ScenarioExecutor:
             "scenario": _core.scenario_key(scenario.name),
             "path": path,
         }
-        if isinstance(strategy, NativeStrategy):
-            spec = strategy.spec()
-            if spec["kind"] == "target_signals" and spec["targets"].shape[1] == 1 and len(market["symbols"]) > 1:
-                raise InvalidParameterError("targets: one column given but the data has several symbols", "targets")
-            out = _core.run_native_strategy(market, spec, exchange.to_config(), engine_cfg)
-        else:
-            out = self._run_python(strategy, market, exchange, engine_cfg)
-        notes = [f"{len(market['symbols'])} symbols x {len(market['timestamps'])} bars"]
-        if out["strategy_failures"]:
-            notes.append(f"strategy failed {len(out['strategy_failures'])} time(s); the run went flat each time")
-        return ScenarioResult.from_output(
-            scenario,
-            out,
-            market["symbols"],
-            market["timestamps"],
-            data_quality_issues=_data_quality_issues(market),
-            notes=notes,
-        )
+        return exchange, engine_cfg
+
+    def run_bars(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> ScenarioResult:
+        """Run on already-stressed bars (raises on bad input)."""
+        job = self.native_job(scenario, df, path)
+        if job is not None:
+            market = job[0]
+            out = _core.run_native_strategy(*job)
+            return self.result_from_output(scenario, market, out)
+        market = market_arrays(df)
+        exchange, engine_cfg = self._configs(scenario, market, path)
+        strategy = self.runtime_engine
+        try:
+            strategy = copy.deepcopy(strategy)  # each run starts from the strategy's initial state
+        except Exception:  # an uncopyable strategy object is used as it is
+            pass
+        out = self._run_python(strategy, market, exchange, engine_cfg)
+        return self.result_from_output(scenario, market, out)
 
     def _run_python(self, strategy: Any, market: dict, exchange: ExchangeSimulator, cfg: dict) -> dict:
         engine = _core.PyEngine(market, exchange.to_config(), cfg)

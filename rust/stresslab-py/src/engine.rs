@@ -380,6 +380,52 @@ pub fn run_native_strategy<'py>(
     output_dict(py, to_py(out)?)
 }
 
+/// Run many native jobs in parallel (rayon pool of `n_threads`, GIL released). Each job is
+/// (market, strategy spec, exchange config, engine config); results come back in job order,
+/// each an output dict or the error message of that job (one failing job does not stop the rest).
+#[pyfunction]
+pub fn run_native_batch<'py>(
+    py: Python<'py>,
+    jobs: Vec<(PyMarket<'py>, Bound<'py, PyDict>, PyExchangeConfig, PyEngineConfig)>,
+    n_threads: usize,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    use rayon::prelude::*;
+    type Prepared = Result<(Arc<MarketData>, Box<dyn Strategy>, ExchangeConfig, EngineConfig), String>;
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(jobs.len());
+    for (market, spec, ex, eng) in &jobs {
+        let job = (|| -> PyResult<_> {
+            let md = to_py(market.to_core())?;
+            let strat = build_strategy(spec, md.n_bars, md.n_symbols())?;
+            Ok((Arc::new(md), strat, to_py(ex.to_core())?, to_py(eng.to_core())?))
+        })();
+        prepared.push(job.map_err(|e| e.to_string()));
+    }
+    if n_threads == 0 {
+        return to_py(Err(StressError::param("max_workers", "must be >= 1")));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let outs: Vec<Result<RunOutput, String>> = py.detach(|| {
+        pool.install(|| {
+            prepared
+                .into_par_iter()
+                .map(|job| {
+                    let (md, mut strat, ex, cfg) = job?;
+                    run_native(md, strat.as_mut(), ex, cfg).map_err(|e| e.to_string())
+                })
+                .collect()
+        })
+    });
+    outs.into_iter()
+        .map(|o| match o {
+            Ok(out) => output_dict(py, out).map(|d| d.into_any()),
+            Err(msg) => Ok(pyo3::types::PyString::new(py, &msg).into_any()),
+        })
+        .collect()
+}
+
 /// The engine stepped from Python, one batch of decisions at a time.
 #[pyclass(unsendable)]
 pub struct PyEngine {

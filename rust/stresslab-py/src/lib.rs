@@ -26,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::metric_flags, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::run_native_batch, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     Ok(())
