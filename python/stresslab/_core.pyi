@@ -1,6 +1,6 @@
 """Type stubs of the native module ``stresslab._core`` (built from rust/stresslab-py)."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -52,3 +52,29 @@ def market_fields() -> list[str]: ...
 def scenario_key(name: str) -> int: ...
 def default_correlations(symbols: list[str]) -> tuple[list[list[float]], list[list[float]]]: ...
 def num_threads() -> int: ...
+
+# -- stress transforms (rust/stresslab-py/src/stress.rs) --------------------------------------
+class _StepSpec(TypedDict):
+    """One stress step: canonical parameter names, as ``stresslab.transforms`` builds them."""
+
+    transform: str
+    params: dict[str, float]
+    choices: list[str]
+    symbols: list[int] | None
+    at: str  # "random", "bar" or "time"
+    at_value: int  # bar index or time in ms UTC
+    aliases: dict[str, str]
+
+def apply_stress(
+    table: object,
+    steps: list[_StepSpec],
+    seed: int,
+    scenario: str,
+    mixed: bool = False,
+) -> tuple[_ArrowTable, _ArrowTable, np.ndarray | None]:
+    """(columns, record, take): open..spread + stress_flags in output order, one record row per
+    event, and the input row of each output row when data corruption moved rows."""
+
+def stress_flag_bits() -> list[tuple[str, int]]: ...
+def mixed_order() -> list[str]: ...
+def corruption_kinds() -> list[str]: ...

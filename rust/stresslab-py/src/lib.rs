@@ -7,6 +7,7 @@
 mod engine;
 mod errors;
 mod metrics;
+mod stress;
 mod synth;
 
 use pyo3::prelude::*;
@@ -24,6 +25,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_info, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_flags, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::apply_stress, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::stress_flag_bits, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::mixed_order, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::corruption_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_batch, m)?)?;
