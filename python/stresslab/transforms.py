@@ -78,8 +78,6 @@ DEFAULT_BASE_SPREAD = 1e-4
 """Spread (1 bp) assumed for data without a ``spread`` column when a transform changes spreads."""
 
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-_SPREAD_TRANSFORMS = frozenset({"flash_crash", "liquidity_drop", "spread_explosion"})
-_HELPERS = ("__sl_path", "__sl_symbol", "__sl_ts")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # Numeric parameters of each transform (canonical names, as the Rust constructors take them).
@@ -177,7 +175,7 @@ class StressStep:
     at: Any = "random"
     aliases: Mapping[str, str] = field(default_factory=dict)
 
-    def _native(self, symbol_ids: Mapping[str, int]) -> dict[str, Any]:
+    def _native(self) -> dict[str, Any]:
         choice = _CHOICE.get(self.transform)
         numeric = {k: float(v) for k, v in self.params.items() if k != choice and v is not None}
         choices = self.params.get(choice) if choice else None
@@ -188,7 +186,7 @@ class StressStep:
             "transform": self.transform,
             "params": numeric,
             "choices": list(choices) if choices else [],
-            "symbols": None if self.symbols is None else [symbol_ids[s] for s in self.symbols],
+            "symbols": None if self.symbols is None else [str(s) for s in self.symbols],
             "at": at_kind,
             "at_value": at_value,
             "aliases": dict(self.aliases),
@@ -236,23 +234,9 @@ def scenario_steps(scenario: Scenario) -> list[StressStep]:
 # Running steps over a frame
 
 
-def _timestamp_ms(df: pl.DataFrame) -> pl.Expr:
-    dtype = df.schema["timestamp"]
-    if isinstance(dtype, pl.Datetime):
-        return pl.col("timestamp").dt.epoch("ms")
-    if dtype.is_integer():
-        return pl.col("timestamp").cast(pl.Int64)
-    raise DataError(f"timestamp: must be a datetime or integer milliseconds column, got {dtype}")
-
-
-def _is_sorted(work: pl.DataFrame) -> bool:
-    p, s, t = (pl.col(c) for c in _HELPERS)
-    pp, ps, pt = p.shift(1), s.shift(1), t.shift(1)
-    ok = (p > pp) | ((p == pp) & ((s > ps) | ((s == ps) & (t >= pt))))
-    return bool(work.select(ok.fill_null(True).all()).item())
-
-
-def _check_frame(df: Any) -> pl.DataFrame:
+def _prepared(df: Any) -> pl.DataFrame:
+    """Check the frame's columns and cast the few dtypes the native side does not read directly
+    (schema checks only: for a ``synthetic_market`` frame nothing is copied)."""
     if not isinstance(df, pl.DataFrame):
         raise DataError(f"data: must be a polars DataFrame in the long bar format, got {type(df).__name__}")
     missing = [c for c in ("timestamp", "symbol", *_PRICE_COLUMNS) if c not in df.columns]
@@ -261,23 +245,26 @@ def _check_frame(df: Any) -> pl.DataFrame:
             f"data: missing column(s) {missing}; stress transforms need timestamp, symbol, open, high, low, "
             "close, volume (spread and path optional)"
         )
-    for c in (*_PRICE_COLUMNS, *(["spread"] if "spread" in df.columns else [])):
-        if not df.schema[c].is_numeric():
-            raise DataError(f"{c}: must be a numeric column, got {df.schema[c]}")
-    return df
-
-
-def _record_frame(rec: pl.DataFrame, symbols: list[str], ts_dtype: Any, has_path: bool) -> pl.DataFrame:
-    rec = rec.with_columns(pl.col("symbol").replace_strict(dict(enumerate(symbols)), return_dtype=pl.String))
-    if isinstance(ts_dtype, pl.Datetime):
-        def as_time(c: str) -> pl.Expr:
-            e = pl.from_epoch(pl.col(c), time_unit="ms").cast(pl.Datetime(ts_dtype.time_unit))
-            if ts_dtype.time_zone is not None:
-                e = e.dt.replace_time_zone("UTC").dt.convert_time_zone(ts_dtype.time_zone)
-            return e.alias(c)
-
-        rec = rec.with_columns(as_time("timestamp"), as_time("end_timestamp"))
-    return rec if has_path else rec.drop("path")
+    schema = df.schema
+    casts = []
+    for c in (*_PRICE_COLUMNS, "spread"):
+        if c in schema and schema[c] != pl.Float64:
+            if not schema[c].is_numeric():
+                raise DataError(f"{c}: must be a numeric column, got {schema[c]}")
+            casts.append(pl.col(c).cast(pl.Float64))
+    ts = schema["timestamp"]
+    if not isinstance(ts, pl.Datetime) and not ts.is_integer():
+        raise DataError(f"timestamp: must be a datetime or integer milliseconds column, got {ts}")
+    if ts.is_integer() and ts != pl.Int64:
+        casts.append(pl.col("timestamp").cast(pl.Int64))
+    if schema["symbol"] != pl.String:
+        casts.append(pl.col("symbol").cast(pl.String))
+    for c in ("path", "stress_flags"):
+        if c in schema and schema[c] != pl.UInt32:
+            if not schema[c].is_integer():
+                raise DataError(f"{c}: must be an integer column, got {schema[c]}")
+            casts.append(pl.col(c).cast(pl.UInt32))
+    return df.with_columns(casts) if casts else df
 
 
 def apply_stress_steps(
@@ -296,62 +283,20 @@ def apply_stress_steps(
         df: bars in the long format (see the module docs).
         steps: the transforms; with ``mixed=True`` they run in :data:`MIXED_ORDER`, else as given.
         seed, scenario: key the random streams (with the path and the symbol's index).
-        symbol_order: symbol order that sets each symbol's index (default: order of appearance);
+        symbol_order: symbol order that sets each symbol's index (then order of appearance);
             the scenario's symbols, so synthetic and stressed data share indices.
         base_spread: spread assumed when the frame has no ``spread`` column.
     """
-    df = _check_frame(df)
+    df = _prepared(df)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InvalidParameterError(f"seed: must be an integer in [0, 2**64 - 1], got {seed!r}", "seed")
     if not (isinstance(base_spread, (int, float)) and 0 < base_spread < 1):
         raise InvalidParameterError(f"base_spread: must be a fraction in (0, 1), got {base_spread!r}", "base_spread")
-    data_symbols = [str(s) for s in df.get_column("symbol").unique(maintain_order=True).to_list()]
-    preferred = [s for s in (symbol_order or []) if s in data_symbols]
-    order = preferred + [s for s in data_symbols if s not in preferred]
-    ids = {s: i for i, s in enumerate(order)}
-    for st in steps:
-        unknown = [s for s in (st.symbols or []) if s not in ids]
-        if unknown:
-            raise InvalidParameterError(
-                f"symbols: {unknown} not in the data's symbols {order}", st.aliases.get("symbols", "symbols")
-            )
-    native_steps = [st._native(ids) for st in steps]
-
-    has_path = "path" in df.columns
-    has_spread = "spread" in df.columns
-    has_flags = "stress_flags" in df.columns
-    work = df.with_columns(
-        (pl.col("path").cast(pl.UInt32) if has_path else pl.lit(0, dtype=pl.UInt32)).alias(_HELPERS[0]),
-        pl.col("symbol").cast(pl.String).replace_strict(ids, return_dtype=pl.UInt32).alias(_HELPERS[1]),
-        _timestamp_ms(df).alias(_HELPERS[2]),
+    native = [st._native() for st in steps]
+    table, record = _core.apply_stress(
+        df, native, seed, scenario, [str(s) for s in symbol_order or []], float(base_spread), mixed
     )
-    if not _is_sorted(work):
-        work = work.sort(list(_HELPERS), maintain_order=True)
-    value_cols = [*_PRICE_COLUMNS, "spread"]
-    null_counts = work.select(pl.col(c).null_count() for c in _PRICE_COLUMNS).row(0)
-
-    def f64(c: str, nulls: int) -> pl.Expr:
-        e = pl.col(c).cast(pl.Float64)
-        return e.fill_null(float("nan")) if nulls else e
-
-    native_in = work.select(
-        pl.col(_HELPERS[0]).alias("path"),
-        pl.col(_HELPERS[1]).alias("symbol"),
-        pl.col(_HELPERS[2]).alias("timestamp"),
-        *(f64(c, n).alias(c) for c, n in zip(_PRICE_COLUMNS, null_counts, strict=True)),
-        (f64("spread", 1) if has_spread else pl.lit(float(base_spread), dtype=pl.Float64)).alias("spread"),
-        *([pl.col("stress_flags").cast(pl.UInt32).fill_null(0)] if has_flags else []),
-    )
-    cols, record, take = _core.apply_stress(native_in, native_steps, seed, scenario, mixed)
-    new_cols = pl.DataFrame(cols)
-    base = work.drop(_HELPERS)
-    if take is not None:
-        base = base.select(pl.all().gather(pl.Series("take", take)))
-    keep_spread = has_spread or any(st.transform in _SPREAD_TRANSFORMS for st in steps)
-    replace = [new_cols.get_column(c) for c in value_cols if c != "spread" or keep_spread]
-    out = base.with_columns(*replace, new_cols.get_column("stress_flags"))
-    rec = _record_frame(pl.DataFrame(record), order, df.schema["timestamp"], has_path)
-    return out, rec
+    return pl.DataFrame(table), pl.DataFrame(record)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,20 +346,16 @@ def _single(
     scenario: str,
     return_record: bool,
 ) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
-    df = _check_frame(df)
-    data_symbols = [str(s) for s in df.get_column("symbol").unique(maintain_order=True).to_list()]
     if symbols is not None:
-        if isinstance(symbols, str) or not isinstance(symbols, Sequence):
-            raise InvalidParameterError(f"symbols: must be a list of symbols, got {symbols!r}", "symbols")
-        unknown = [s for s in symbols if s not in data_symbols]
-        if unknown:
-            raise InvalidParameterError(f"symbols: {unknown} not in the data's symbols {data_symbols}", "symbols")
+        if isinstance(symbols, str) or not isinstance(symbols, Sequence) or not symbols:
+            raise InvalidParameterError(f"symbols: must be a non-empty list of symbols, got {symbols!r}", "symbols")
         params["symbols"] = list(symbols)
     if "at" in PARAMETER_SPECS[stype]:
         params["at"] = at
-    # The Scenario validates kinds and ranges (errors name the parameter); Rust checks again.
-    sc = Scenario(scenario, stype, params, symbols=data_symbols or ["_"], seed=seed)
-    out, rec = ScenarioTransformer().apply_with_record(df, sc)
+    # The Scenario validates kinds and ranges (errors name the parameter); Rust checks them again
+    # and checks the symbols against the data. Symbols take their index from the data's order.
+    sc = Scenario(scenario, stype, params, symbols=list(symbols) if symbols else ["*"], seed=seed)
+    out, rec = apply_stress_steps(df, scenario_steps(sc), seed=seed, scenario=scenario)
     return (out, rec) if return_record else out
 
 

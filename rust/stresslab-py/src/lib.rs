@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod metrics;
 mod stress;
+mod stress_table;
 mod synth;
 
 use pyo3::prelude::*;

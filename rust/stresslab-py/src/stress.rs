@@ -1,32 +1,28 @@
 //! Bindings of `stresslab_core::stress`: apply a list of stress steps to a long bar table.
 //!
-//! Input: an Arrow table (anything with `__arrow_c_stream__`; polars exports without copying)
-//! holding `path` (UInt32), `symbol` (UInt32 ids), `timestamp` (Int64 ms), `open`, `high`, `low`,
-//! `close`, `volume`, `spread` (Float64) and optionally `stress_flags` (UInt32), sorted by (path,
-//! symbol, timestamp). The columns are copied once into owned vectors (the transforms edit them in
-//! place; Arrow buffers are immutable), everything then runs with the GIL released, and the
-//! results leave as Arrow arrays built from those vectors without another copy.
+//! The table arrives as Arrow (anything with `__arrow_c_stream__`; polars exports without
+//! copying) in the long format of `synthetic_market`: `path` (UInt32, optional), `timestamp`
+//! (Timestamp or Int64 ms), `symbol` (strings), `open`, `high`, `low`, `close`, `volume`
+//! (Float64), `spread` (Float64, optional), `stress_flags` (UInt32, optional), anything else.
+//! With the GIL released, the value columns are copied once (the transforms edit them in place;
+//! Arrow buffers are immutable), stressed, and returned inside a table whose other columns are the
+//! input's own arrays (see [`crate::stress_table`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt32Type};
-use arrow_array::{
-    Array, ArrayRef, ArrowPrimitiveType, Float64Array, Int64Array, PrimitiveArray, RecordBatch, StringArray,
-    UInt32Array,
-};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use stresslab_core::rng::scenario_key;
 use stresslab_core::stress::data_corruption::CORRUPTION_KINDS;
 use stresslab_core::stress::mixed::ORDER;
 use stresslab_core::stress::plan::finalize;
-use stresslab_core::stress::{Columns, Event, Layout, Position, Step, StressRun, ALL_KINDS};
+use stresslab_core::stress::{Event, Position, Step, StressRun, Transform, ALL_KINDS};
 use stresslab_core::StressError;
 
 use crate::errors::to_py;
+use crate::stress_table::{one_batch, Table};
 
 /// One step as Python describes it (a dict with these keys).
 #[derive(FromPyObject)]
@@ -35,7 +31,8 @@ pub struct StepSpec {
     transform: String,
     params: HashMap<String, f64>,
     choices: Vec<String>,
-    symbols: Option<Vec<u32>>,
+    /// Symbol names the step hits (None: all).
+    symbols: Option<Vec<String>>,
     /// "random", "bar" or "time" (then `at_value` is the bar index or the time in ms UTC).
     at: String,
     at_value: i64,
@@ -43,171 +40,136 @@ pub struct StepSpec {
     aliases: HashMap<String, String>,
 }
 
-fn build_step(spec: StepSpec) -> stresslab_core::Result<Step> {
+/// A validated step and the symbol names it hits (resolved to ids once the data is read).
+fn build_step(spec: StepSpec) -> stresslab_core::Result<(Step, Option<Vec<String>>)> {
     let aliases: Vec<(String, String)> = spec.aliases.into_iter().collect();
-    let at_field = aliases.iter().find(|(c, _)| c == "at").map_or("at".to_string(), |(_, u)| u.clone());
-    let at = match spec.at.as_str() {
-        "random" => Position::Random,
-        "time" => Position::Time(spec.at_value),
-        "bar" => Position::Bar(usize::try_from(spec.at_value).map_err(|_| {
-            StressError::param(at_field.clone(), format!("must be a bar index >= 0, got {}", spec.at_value))
-        })?),
-        other => return Err(StressError::param(at_field, format!("must be 'random', 'bar' or 'time', got {other:?}"))),
+    let name = |canonical: &str| {
+        aliases.iter().find(|(c, _)| c == canonical).map_or(canonical.to_string(), |(_, u)| u.clone())
     };
-    Step::from_params(&spec.transform, &spec.params, &spec.choices, spec.symbols, at, aliases)
-}
-
-/// Concatenate one primitive column over all batches into an owned vector.
-fn column<T: ArrowPrimitiveType>(
-    batches: &[RecordBatch],
-    name: &str,
-    required: bool,
-) -> stresslab_core::Result<Option<Vec<T::Native>>> {
-    let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
-    for b in batches {
-        let Some(col) = b.column_by_name(name) else {
-            if required {
-                return Err(StressError::Data(format!("column {name:?} is missing")));
+    let at =
+        match spec.at.as_str() {
+            "random" => Position::Random,
+            "time" => Position::Time(spec.at_value),
+            "bar" => Position::Bar(usize::try_from(spec.at_value).map_err(|_| {
+                StressError::param(name("at"), format!("must be a bar index >= 0, got {}", spec.at_value))
+            })?),
+            other => {
+                return Err(StressError::param(name("at"), format!("must be 'random', 'bar' or 'time', got {other:?}")))
             }
-            return Ok(None);
         };
-        let arr: &PrimitiveArray<T> = col.as_primitive_opt().ok_or_else(|| {
-            StressError::Data(format!("column {name:?} must be {:?}, got {:?}", T::DATA_TYPE, col.data_type()))
-        })?;
-        if arr.null_count() > 0 {
-            return Err(StressError::Data(format!("column {name:?} has {} nulls", arr.null_count())));
-        }
-        out.extend_from_slice(arr.values());
+    let step = Step::from_params(&spec.transform, &spec.params, &spec.choices, None, at, aliases.clone())?;
+    Ok((step, spec.symbols))
+}
+
+/// Symbol names -> ids of the data (error naming the step's `symbols` field otherwise).
+fn symbol_ids(step: &Step, names: &[String], data: &[String]) -> stresslab_core::Result<Vec<u32>> {
+    let unknown: Vec<&String> = names.iter().filter(|n| !data.contains(n)).collect();
+    if !unknown.is_empty() {
+        return Err(
+            step.relabel(StressError::param("symbols", format!("{unknown:?} not in the data's symbols {data:?}")))
+        );
     }
-    Ok(Some(out))
+    Ok(names.iter().filter_map(|n| data.iter().position(|d| d == n).map(|i| i as u32)).collect())
 }
 
-struct Input {
-    path: Vec<u32>,
-    symbol: Vec<u32>,
-    columns: Columns,
-}
-
-fn read_input(batches: &[RecordBatch]) -> stresslab_core::Result<Input> {
-    let f = |name: &str| -> stresslab_core::Result<Vec<f64>> {
-        Ok(column::<Float64Type>(batches, name, true)?.unwrap_or_default())
-    };
-    let timestamp = column::<Int64Type>(batches, "timestamp", true)?.unwrap_or_default();
-    let n = timestamp.len();
-    let columns = Columns {
-        open: f("open")?,
-        high: f("high")?,
-        low: f("low")?,
-        close: f("close")?,
-        volume: f("volume")?,
-        spread: f("spread")?,
-        flags: column::<UInt32Type>(batches, "stress_flags", false)?.unwrap_or_else(|| vec![0; n]),
-        timestamp,
-    };
-    Ok(Input {
-        path: column::<UInt32Type>(batches, "path", true)?.unwrap_or_default(),
-        symbol: column::<UInt32Type>(batches, "symbol", true)?.unwrap_or_default(),
-        columns,
-    })
-}
-
-fn columns_batch(c: Columns) -> Result<RecordBatch, String> {
+/// The record: one row per event, with the first and last timestamps of its bars (taken from
+/// the input's timestamp column, so they keep its type).
+fn record_batch(events: &[Event], table: &Table) -> stresslab_core::Result<RecordBatch> {
+    let arrow = |e: arrow_schema::ArrowError| StressError::Data(e.to_string());
+    let last_row = |e: &Event| (e.row + (e.end_bar - e.bar).max(1) - 1) as u32;
+    let ts_col = table.batch.column_by_name("timestamp").ok_or_else(|| StressError::Data("timestamp".into()))?;
+    let rows = UInt32Array::from_iter_values(events.iter().map(|e| e.row as u32));
+    let last = UInt32Array::from_iter_values(events.iter().map(last_row));
+    let start_ts = arrow_select::take::take(ts_col.as_ref(), &rows, None).map_err(arrow)?;
+    let end_ts = arrow_select::take::take(ts_col.as_ref(), &last, None).map_err(arrow)?;
+    let strs =
+        |f: &dyn Fn(&Event) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(events.iter().map(f))) };
     let mut fields = Vec::new();
     let mut cols: Vec<ArrayRef> = Vec::new();
-    for (name, v) in [
-        ("open", c.open),
-        ("high", c.high),
-        ("low", c.low),
-        ("close", c.close),
-        ("volume", c.volume),
-        ("spread", c.spread),
-    ] {
-        fields.push(Field::new(name, DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(v))); // moves the Vec: no copy
+    if table.has_path {
+        fields.push(Field::new("path", DataType::UInt32, false));
+        cols.push(Arc::new(UInt32Array::from_iter_values(events.iter().map(|e| e.path as u32))));
     }
-    fields.push(Field::new("stress_flags", DataType::UInt32, false));
-    cols.push(Arc::new(UInt32Array::from(c.flags)));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
+    let symbols = StringArray::from_iter_values(
+        events.iter().map(|e| table.symbols.get(e.symbol as usize).map_or("", |s| s.as_str())),
+    );
+    for (name, col) in [
+        ("symbol", Arc::new(symbols) as ArrayRef),
+        ("transform", strs(&|e| e.transform.name())),
+        ("kind", strs(&|e| e.kind)),
+    ] {
+        fields.push(Field::new(name, DataType::Utf8, false));
+        cols.push(col);
+    }
+    for (name, f) in [("bar", (|e: &Event| e.bar) as fn(&Event) -> usize), ("end_bar", |e: &Event| e.end_bar)] {
+        fields.push(Field::new(name, DataType::Int64, false));
+        cols.push(Arc::new(Int64Array::from_iter_values(events.iter().map(|e| f(e) as i64))));
+    }
+    fields.push(Field::new("timestamp", start_ts.data_type().clone(), false));
+    cols.push(start_ts);
+    fields.push(Field::new("end_timestamp", end_ts.data_type().clone(), false));
+    cols.push(end_ts);
+    fields.push(Field::new("column", DataType::Utf8, false));
+    cols.push(strs(&|e| e.column));
+    fields.push(Field::new("level_factor", DataType::Float64, false));
+    cols.push(Arc::new(Float64Array::from_iter_values(events.iter().map(|e| e.level_factor))));
+    fields.push(Field::new("value", DataType::Float64, false));
+    cols.push(Arc::new(Float64Array::from_iter_values(events.iter().map(|e| e.value))));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(arrow)
 }
 
-/// The record: one row per event, with the window's first and last timestamps.
-fn record_batch(events: &[Event], timestamp: &[i64]) -> Result<RecordBatch, String> {
-    let ts = |row: usize| timestamp.get(row).copied().unwrap_or(i64::MIN);
-    let str_col =
-        |f: &dyn Fn(&Event) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(events.iter().map(f))) };
-    let schema = Schema::new(vec![
-        Field::new("path", DataType::UInt32, false),
-        Field::new("symbol", DataType::UInt32, false),
-        Field::new("transform", DataType::Utf8, false),
-        Field::new("kind", DataType::Utf8, false),
-        Field::new("bar", DataType::Int64, false),
-        Field::new("end_bar", DataType::Int64, false),
-        Field::new("timestamp", DataType::Int64, false),
-        Field::new("end_timestamp", DataType::Int64, false),
-        Field::new("column", DataType::Utf8, false),
-        Field::new("level_factor", DataType::Float64, false),
-        Field::new("value", DataType::Float64, false),
-    ]);
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(UInt32Array::from_iter_values(events.iter().map(|e| e.path as u32))),
-        Arc::new(UInt32Array::from_iter_values(events.iter().map(|e| e.symbol))),
-        str_col(&|e| e.transform.name()),
-        str_col(&|e| e.kind),
-        Arc::new(Int64Array::from_iter_values(events.iter().map(|e| e.bar as i64))),
-        Arc::new(Int64Array::from_iter_values(events.iter().map(|e| e.end_bar as i64))),
-        Arc::new(Int64Array::from_iter_values(events.iter().map(|e| ts(e.row)))),
-        Arc::new(Int64Array::from_iter_values(events.iter().map(|e| ts(e.row + (e.end_bar - e.bar).max(1) - 1)))),
-        str_col(&|e| e.column),
-        Arc::new(Float64Array::from_iter_values(events.iter().map(|e| e.level_factor))),
-        Arc::new(Float64Array::from_iter_values(events.iter().map(|e| e.value))),
-    ];
-    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| e.to_string())
-}
-
-type StressOutput<'py> = (pyo3_arrow::PyTable, pyo3_arrow::PyTable, Option<Bound<'py, PyArray1<u32>>>);
-
-/// Apply stress steps to a sorted long table.
+/// Apply stress steps to a long bar table; returns (stressed table, record).
 ///
-/// Returns (columns, record, take): `columns` holds open..spread and stress_flags in output row
-/// order; `record` one row per event; `take` the input row of each output row when data
-/// corruption moved rows (None otherwise).
+/// `symbol_order` ranks the symbols for their stream index (then order of appearance); rows
+/// not sorted by (path, symbol, timestamp) are sorted first. `base_spread` stands in for a
+/// missing spread column (added to the output only when a step changes spreads). With
+/// `mixed`, steps run in the documented mixed order, else as given.
 #[pyfunction]
-#[pyo3(signature = (table, steps, seed, scenario, mixed=false))]
-pub fn apply_stress<'py>(
-    py: Python<'py>,
+#[pyo3(signature = (table, steps, seed, scenario, symbol_order, base_spread, mixed=true))]
+#[allow(clippy::too_many_arguments)]
+pub fn apply_stress(
+    py: Python<'_>,
     table: pyo3_arrow::PyTable,
     steps: Vec<StepSpec>,
     seed: u64,
     scenario: &str,
+    symbol_order: Vec<String>,
+    base_spread: f64,
     mixed: bool,
-) -> PyResult<StressOutput<'py>> {
-    let steps: Vec<Step> = to_py(steps.into_iter().map(build_step).collect())?;
+) -> PyResult<(pyo3_arrow::PyTable, pyo3_arrow::PyTable)> {
+    let built: Vec<(Step, Option<Vec<String>>)> = to_py(steps.into_iter().map(build_step).collect())?;
     let key = scenario_key(scenario);
-    let run = if mixed { StressRun::mixed(steps, seed, key) } else { StressRun::new(steps, seed, key) };
-    let (batches, _schema) = table.into_inner();
-    let outcome = py.detach(move || -> stresslab_core::Result<_> {
-        let mut input = read_input(&batches)?;
-        drop(batches);
-        if input.columns.len() > u32::MAX as usize {
+    let (batches, schema) = table.into_inner();
+    let result = py.detach(move || -> stresslab_core::Result<(RecordBatch, RecordBatch)> {
+        let batch = one_batch(batches, schema)?;
+        if batch.num_rows() > u32::MAX as usize {
             return Err(StressError::Data("tables over 2^32 rows are not supported; stress paths in chunks".into()));
         }
-        input.columns.check_lengths()?;
-        let layout = Layout::from_rows(&input.path, &input.symbol, &input.columns.timestamp)?;
-        let events = run.apply(&mut input.columns, &layout)?;
-        let input_ts = input.columns.timestamp.clone();
-        let out = finalize(input.columns, events);
-        let record = record_batch(&out.events, &input_ts).map_err(StressError::Data)?;
-        let cols = columns_batch(out.columns).map_err(StressError::Data)?;
-        Ok((cols, record, out.take))
+        let table = Table::new(batch, &symbol_order)?;
+        let mut steps = Vec::with_capacity(built.len());
+        for (mut step, names) in built {
+            if let Some(names) = names {
+                step.symbols = Some(symbol_ids(&step, &names, &table.symbols)?);
+            }
+            steps.push(step);
+        }
+        let add_spread = steps.iter().any(|s| {
+            matches!(
+                s.transform,
+                Transform::FlashCrash(_) | Transform::LiquidityDrop(_) | Transform::SpreadExplosion(_)
+            )
+        });
+        let run = if mixed { StressRun::mixed(steps, seed, key) } else { StressRun::new(steps, seed, key) };
+        let mut cols = table.columns(run.columns(), base_spread)?;
+        let events = run.apply(&mut cols, &table.timestamp, &table.layout)?;
+        let out = finalize(cols, events);
+        let record = record_batch(&out.events, &table)?;
+        let stressed = table.output(out.columns, out.take, add_spread)?;
+        Ok((stressed, record))
     });
-    let (cols, record, take) = to_py(outcome)?;
-    let cols_schema = cols.schema();
-    let record_schema = record.schema();
-    Ok((
-        pyo3_arrow::PyTable::try_new(vec![cols], cols_schema)?,
-        pyo3_arrow::PyTable::try_new(vec![record], record_schema)?,
-        take.map(|t| PyArray1::from_vec(py, t)),
-    ))
+    let (stressed, record) = to_py(result)?;
+    let (s1, s2) = (stressed.schema(), record.schema());
+    Ok((pyo3_arrow::PyTable::try_new(vec![stressed], s1)?, pyo3_arrow::PyTable::try_new(vec![record], s2)?))
 }
 
 /// (name, flag bit) of every transform, in bit order.

@@ -31,22 +31,30 @@ pub struct Bars<'a> {
 
 impl<'a> Bars<'a> {
     pub fn len(&self) -> usize {
-        self.close.len()
+        self.flags.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.close.is_empty()
+        self.flags.is_empty()
     }
 
-    /// Split into bars `..mid` and `mid..` (mid <= len).
+    /// Split into bars `..mid` and `mid..` (mid <= len). A value column may be empty (a column
+    /// no step of the run touches, see `TransformKind::columns`): it splits into empty halves.
     pub fn split_at(self, mid: usize) -> (Bars<'a>, Bars<'a>) {
+        fn col(c: &mut [f64], mid: usize) -> (&mut [f64], &mut [f64]) {
+            if c.is_empty() {
+                (Default::default(), Default::default())
+            } else {
+                c.split_at_mut(mid)
+            }
+        }
         let (t0, t1) = self.timestamp.split_at(mid);
-        let (o0, o1) = self.open.split_at_mut(mid);
-        let (h0, h1) = self.high.split_at_mut(mid);
-        let (l0, l1) = self.low.split_at_mut(mid);
-        let (c0, c1) = self.close.split_at_mut(mid);
-        let (v0, v1) = self.volume.split_at_mut(mid);
-        let (s0, s1) = self.spread.split_at_mut(mid);
+        let (o0, o1) = col(self.open, mid);
+        let (h0, h1) = col(self.high, mid);
+        let (l0, l1) = col(self.low, mid);
+        let (c0, c1) = col(self.close, mid);
+        let (v0, v1) = col(self.volume, mid);
+        let (s0, s1) = col(self.spread, mid);
         let (f0, f1) = self.flags.split_at_mut(mid);
         (
             Bars { timestamp: t0, open: o0, high: h0, low: l0, close: c0, volume: v0, spread: s0, flags: f0 },

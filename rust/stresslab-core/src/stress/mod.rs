@@ -76,6 +76,13 @@ pub enum TransformKind {
     PumpAndDump,
 }
 
+/// Value columns as bits of a set (see [`TransformKind::columns`]), in `Columns` order.
+pub const COLUMN_NAMES: [&str; 6] = ["open", "high", "low", "close", "volume", "spread"];
+pub const COL_PRICES: u8 = 0b00_1111;
+pub const COL_VOLUME: u8 = 0b01_0000;
+pub const COL_SPREAD: u8 = 0b10_0000;
+pub const COL_ALL: u8 = 0b11_1111;
+
 /// All kinds, in flag-bit order.
 pub const ALL_KINDS: [TransformKind; 7] = [
     TransformKind::FlashCrash,
@@ -119,6 +126,19 @@ impl TransformKind {
             let allowed: Vec<&str> = ALL_KINDS.iter().map(|k| k.name()).collect();
             StressError::param("transform", format!("unknown transform {name:?}; allowed: {}", allowed.join(", ")))
         })
+    }
+
+    /// The value columns the transform reads or writes (bits of [`COLUMN_NAMES`]); a run copies
+    /// only the union of its steps' columns, the others pass through untouched.
+    pub const fn columns(self) -> u8 {
+        match self {
+            TransformKind::FlashCrash => COL_PRICES | COL_VOLUME | COL_SPREAD,
+            TransformKind::VolatilitySpike | TransformKind::CorrelationBreakdown => COL_PRICES,
+            TransformKind::LiquidityDrop => COL_VOLUME | COL_SPREAD,
+            TransformKind::SpreadExplosion => COL_SPREAD,
+            TransformKind::DataCorruption => COL_ALL,
+            TransformKind::PumpAndDump => COL_PRICES | COL_VOLUME,
+        }
     }
 
     /// Mixed into the scenario key of this transform's streams (FNV-1a of the name).

@@ -14,14 +14,16 @@ use rayon::prelude::*;
 use super::bars::Bars;
 use super::data_corruption::CorruptionKind;
 use super::mixed::{in_mixed_order, Step, Transform};
-use super::{Event, Position, TransformKind};
+use super::{Event, Position, TransformKind, COLUMN_NAMES};
 use crate::error::{Result, StressError};
 use crate::rng::{Domain, Stream, MARKET};
 
-/// Owned columns of a long table (all paths and symbols).
+/// Owned value columns of a long table (all paths and symbols); the timestamps are passed
+/// alongside, read-only (the caller may borrow them from an Arrow buffer). A value column may be
+/// left empty when no step of the run touches it ([`StressRun::columns`]); `flags` always has
+/// one entry per row.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Columns {
-    pub timestamp: Vec<i64>,
     pub open: Vec<f64>,
     pub high: Vec<f64>,
     pub low: Vec<f64>,
@@ -33,34 +35,38 @@ pub struct Columns {
 
 impl Columns {
     pub fn len(&self) -> usize {
-        self.close.len()
+        self.flags.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.close.is_empty()
+        self.flags.is_empty()
     }
 
-    /// Fail unless every column has the same length.
-    pub fn check_lengths(&self) -> Result<()> {
+    fn values(&self) -> [&Vec<f64>; 6] {
+        [&self.open, &self.high, &self.low, &self.close, &self.volume, &self.spread]
+    }
+
+    /// Fail unless every column in `needed` (bits of `COLUMN_NAMES`) has one value per row and
+    /// the others have one or none.
+    pub fn check_lengths(&self, needed: u8) -> Result<()> {
         let n = self.len();
-        let lens = [
-            self.timestamp.len(),
-            self.open.len(),
-            self.high.len(),
-            self.low.len(),
-            self.volume.len(),
-            self.spread.len(),
-            self.flags.len(),
-        ];
-        if lens.iter().any(|&l| l != n) {
-            return Err(StressError::Data(format!("columns have different lengths: {lens:?} vs close {n}")));
+        for (i, col) in self.values().iter().enumerate() {
+            let need = needed >> i & 1 == 1;
+            if col.len() != n && (need || !col.is_empty()) {
+                return Err(StressError::Data(format!(
+                    "column {} has {} values for {n} rows",
+                    COLUMN_NAMES[i],
+                    col.len()
+                )));
+            }
         }
         Ok(())
     }
 
-    pub fn bars_mut(&mut self) -> Bars<'_> {
+    /// Mutable bars over all rows, with `timestamp` (one per row) alongside.
+    pub fn bars_mut<'a>(&'a mut self, timestamp: &'a [i64]) -> Bars<'a> {
         Bars {
-            timestamp: &self.timestamp,
+            timestamp,
             open: &mut self.open,
             high: &mut self.high,
             low: &mut self.low,
@@ -96,43 +102,56 @@ impl Layout {
         if path.len() != n || symbol.len() != n {
             return Err(StressError::Data("path, symbol and timestamp columns differ in length".into()));
         }
+        let mut segments: Vec<Segment> = Vec::new();
+        for i in 0..n {
+            match segments.last_mut() {
+                Some(seg) if seg.path == u64::from(path[i]) && seg.symbol == symbol[i] => seg.len += 1,
+                _ => segments.push(Segment { path: u64::from(path[i]), symbol: symbol[i], start: i, len: 1 }),
+            }
+        }
+        Self::from_segments(segments, timestamp)
+    }
+
+    /// Check runs of rows (each one (path, symbol), in row order, covering every row) form a
+    /// table sorted by (path, symbol, timestamp): each path's rows contiguous, each symbol's rows
+    /// contiguous inside its path, timestamps non-decreasing inside a run.
+    pub fn from_segments(segments: Vec<Segment>, timestamp: &[i64]) -> Result<Self> {
         let unsorted = |what: String| {
             Err(StressError::Data(format!("{what}; the table must be sorted by (path, symbol, timestamp)")))
         };
-        let mut segments: Vec<Segment> = Vec::new();
-        let mut paths = Vec::new();
+        let mut paths: Vec<(u64, usize, usize, usize, usize)> = Vec::new();
         let mut seen_paths = HashSet::new();
         let mut seen_symbols = HashSet::new();
-        for i in 0..n {
-            let (p, s) = (path[i], symbol[i]);
-            match segments.last_mut() {
-                Some(seg) if seg.path == u64::from(p) && seg.symbol == s => {
-                    if timestamp[i] < timestamp[i - 1] {
-                        return unsorted(format!("timestamps go back at row {i}"));
-                    }
-                    seg.len += 1;
-                    continue;
-                }
-                _ => {}
+        let mut row = 0;
+        for (k, seg) in segments.iter().enumerate() {
+            if seg.start != row || seg.len == 0 {
+                return Err(StressError::Data(format!("segment {k} does not continue at row {row}")));
             }
-            let new_path = segments.last().is_none_or(|seg| seg.path != u64::from(p));
-            if new_path {
-                if !seen_paths.insert(p) {
-                    return unsorted(format!("the rows of path {p} are not contiguous (row {i})"));
+            let rows = &timestamp[seg.start..seg.start + seg.len];
+            if let Some(i) = rows.windows(2).position(|w| w[1] < w[0]) {
+                return unsorted(format!("timestamps go back at row {}", seg.start + i + 1));
+            }
+            if paths.last().is_none_or(|p| p.0 != seg.path) {
+                if !seen_paths.insert(seg.path) {
+                    return unsorted(format!("the rows of path {} are not contiguous (row {row})", seg.path));
                 }
                 seen_symbols.clear();
-                paths.push((u64::from(p), segments.len(), 0, i, 0));
+                paths.push((seg.path, k, 0, row, 0));
             }
-            if !seen_symbols.insert(s) {
-                return unsorted(format!("the rows of symbol id {s} in path {p} are not contiguous (row {i})"));
+            if !seen_symbols.insert(seg.symbol) {
+                return unsorted(format!(
+                    "the rows of symbol id {} in path {} are not contiguous (row {row})",
+                    seg.symbol, seg.path
+                ));
             }
-            segments.push(Segment { path: u64::from(p), symbol: s, start: i, len: 1 });
-            if let Some(last) = paths.last_mut() {
-                last.2 += 1;
+            if let Some(p) = paths.last_mut() {
+                p.2 += 1;
+                p.4 += seg.len;
             }
+            row += seg.len;
         }
-        for pth in paths.iter_mut() {
-            pth.4 = segments[pth.1..pth.1 + pth.2].iter().map(|s| s.len).sum();
+        if row != timestamp.len() {
+            return Err(StressError::Data(format!("segments cover {row} rows of {}", timestamp.len())));
         }
         Ok(Layout { segments, paths })
     }
@@ -166,21 +185,29 @@ impl StressRun {
         StressRun { steps: in_mixed_order(steps), seed, scenario }
     }
 
+    /// The value columns the steps touch (bits of `COLUMN_NAMES`): the only ones to copy.
+    pub fn columns(&self) -> u8 {
+        self.steps.iter().fold(0, |acc, s| acc | s.transform.kind().columns())
+    }
+
     fn stream(&self, kind: TransformKind, path: u64, symbol: u64) -> Stream {
         Stream::new(Domain::Stress, self.seed, self.scenario ^ kind.stream_tag(), path, symbol)
     }
 
-    /// Apply every step to `cols` (laid out as `layout`) in place; events sorted by path, then
-    /// step, then symbol and bar. Paths run in parallel; the result does not depend on the
-    /// thread count.
-    pub fn apply(&self, cols: &mut Columns, layout: &Layout) -> Result<Vec<Event>> {
-        cols.check_lengths()?;
+    /// Apply every step to `cols` (laid out as `layout`, with `timestamp` per row) in place;
+    /// events sorted by path, then step, then symbol and bar. Paths run in parallel; the result
+    /// does not depend on the thread count.
+    pub fn apply(&self, cols: &mut Columns, timestamp: &[i64], layout: &Layout) -> Result<Vec<Event>> {
+        cols.check_lengths(self.columns())?;
+        if timestamp.len() != cols.len() {
+            return Err(StressError::Data(format!("{} timestamps for {} rows", timestamp.len(), cols.len())));
+        }
         let total: usize = layout.paths.iter().map(|p| p.4).sum();
         if total != cols.len() {
             return Err(StressError::Data(format!("layout covers {total} rows but the table has {}", cols.len())));
         }
         let mut pieces = Vec::with_capacity(layout.paths.len());
-        let mut rest = cols.bars_mut();
+        let mut rest = cols.bars_mut(timestamp);
         for p in &layout.paths {
             let (piece, tail) = rest.split_at(p.4);
             pieces.push(piece);
@@ -349,15 +376,21 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
         }
         row += 1;
     }
-    let g = |v: &[f64]| -> Vec<f64> { take.iter().map(|&r| v[r as usize]).collect() };
+    // gather the present columns in parallel (absent ones stay empty)
+    let gathered: Vec<Vec<f64>> = columns
+        .values()
+        .par_iter()
+        .map(|v| if v.is_empty() { Vec::new() } else { take.iter().map(|&r| v[r as usize]).collect() })
+        .collect();
+    let mut it = gathered.into_iter();
+    let mut next = || it.next().unwrap_or_default();
     let mut out = Columns {
-        timestamp: take.iter().map(|&r| columns.timestamp[r as usize]).collect(),
-        open: g(&columns.open),
-        high: g(&columns.high),
-        low: g(&columns.low),
-        close: g(&columns.close),
-        volume: g(&columns.volume),
-        spread: g(&columns.spread),
+        open: next(),
+        high: next(),
+        low: next(),
+        close: next(),
+        volume: next(),
+        spread: next(),
         flags: take.iter().map(|&r| columns.flags[r as usize]).collect(),
     };
     for i in copy_rows {
@@ -374,16 +407,16 @@ mod tests {
     use crate::rng::Stream;
 
     /// n_paths x symbols x n_bars random bars, sorted by (path, symbol, time).
-    fn table(n_paths: u32, n_sym: u32, n_bars: usize) -> (Columns, Vec<u32>, Vec<u32>) {
+    fn table(n_paths: u32, n_sym: u32, n_bars: usize) -> (Columns, Vec<u32>, Vec<u32>, Vec<i64>) {
         let mut c = Columns::default();
-        let (mut p, mut s) = (Vec::new(), Vec::new());
+        let (mut p, mut s, mut ts) = (Vec::new(), Vec::new(), Vec::new());
         for path in 0..n_paths {
             for sym in 0..n_sym {
                 let mut r = Stream::from_u64(u64::from(path * 100 + sym));
                 let mut prev = 100.0;
                 for t in 0..n_bars {
                     let close = prev * (0.01 * r.normal()).exp();
-                    c.timestamp.push(t as i64 * 3_600_000);
+                    ts.push(t as i64 * 3_600_000);
                     c.open.push(prev);
                     c.close.push(close);
                     c.high.push(prev.max(close) * 1.002);
@@ -397,7 +430,7 @@ mod tests {
                 }
             }
         }
-        (c, p, s)
+        (c, p, s, ts)
     }
 
     fn params(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
@@ -449,29 +482,29 @@ mod tests {
 
     #[test]
     fn layout_checks_sorting() {
-        let (c, p, s) = table(2, 3, 10);
-        let l = Layout::from_rows(&p, &s, &c.timestamp).unwrap();
+        let (_, p, s, ts) = table(2, 3, 10);
+        let l = Layout::from_rows(&p, &s, &ts).unwrap();
         assert_eq!(l.segments.len(), 6);
         assert_eq!(l.paths.len(), 2);
         assert_eq!(l.paths[1], (1, 3, 3, 30, 30));
         let mut bad = s.clone();
         bad.swap(0, 15);
-        assert!(Layout::from_rows(&p, &bad, &c.timestamp).is_err());
-        let mut ts = c.timestamp.clone();
+        assert!(Layout::from_rows(&p, &bad, &ts).is_err());
+        let mut ts = ts.clone();
         ts.swap(3, 4);
         assert!(Layout::from_rows(&p, &s, &ts).is_err());
     }
 
     #[test]
     fn same_output_on_one_and_many_threads() {
-        let (c0, p, s) = table(6, 3, 400);
-        let layout = Layout::from_rows(&p, &s, &c0.timestamp).unwrap();
+        let (c0, p, s, ts) = table(6, 3, 400);
+        let layout = Layout::from_rows(&p, &s, &ts).unwrap();
         let run = StressRun::mixed(mixed_steps(), 7, 99);
         let mut outs = Vec::new();
         for threads in [1, 4] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let mut c = c0.clone();
-            let ev = pool.install(|| run.apply(&mut c, &layout)).unwrap();
+            let ev = pool.install(|| run.apply(&mut c, &ts, &layout)).unwrap();
             outs.push(finalize(c, ev));
         }
         let bits = |o: &Outcome| -> Vec<u64> {
@@ -487,10 +520,10 @@ mod tests {
 
     #[test]
     fn random_position_is_shared_by_symbols() {
-        let (mut c, p, s) = table(2, 3, 300);
-        let layout = Layout::from_rows(&p, &s, &c.timestamp).unwrap();
+        let (mut c, p, s, ts) = table(2, 3, 300);
+        let layout = Layout::from_rows(&p, &s, &ts).unwrap();
         let run = StressRun::new(vec![mixed_steps().remove(1)], 3, 4);
-        let ev = run.apply(&mut c, &layout).unwrap();
+        let ev = run.apply(&mut c, &ts, &layout).unwrap();
         let crash: Vec<&Event> = ev.iter().filter(|e| e.kind == "crash").collect();
         assert_eq!(crash.len(), 6);
         assert!(crash[..3].iter().all(|e| e.bar == crash[0].bar));
@@ -498,8 +531,73 @@ mod tests {
     }
 
     #[test]
+    fn each_transform_needs_only_its_declared_columns() {
+        let fc = params(&[
+            ("drop_pct", 0.3),
+            ("duration_bars", 6.0),
+            ("recovery_bars", 12.0),
+            ("recovery_pct", 0.5),
+            ("volume_mult", 8.0),
+            ("spread_mult", 5.0),
+        ]);
+        let pd = params(&[
+            ("pump_pct", 0.5),
+            ("pump_bars", 5.0),
+            ("dump_pct", 0.5),
+            ("dump_bars", 5.0),
+            ("volume_mult", 3.0),
+        ]);
+        let liq = params(&[("drop_pct", 0.5), ("duration_bars", 10.0), ("spread_elasticity", 0.5)]);
+        let mut steps = mixed_steps();
+        steps.push(Step::from_params("flash_crash", &fc, &[], None, Position::Bar(0), vec![]).unwrap());
+        steps.push(Step::from_params("pump_and_dump", &pd, &[], None, Position::Random, vec![]).unwrap());
+        steps.push(Step::from_params("liquidity_drop", &liq, &[], None, Position::Random, vec![]).unwrap());
+        let sx = params(&[("spread_mult", 3.0), ("duration_bars", 10.0)]);
+        steps.push(Step::from_params("spread_explosion", &sx, &[], None, Position::Random, vec![]).unwrap());
+        for step in steps {
+            let (full, p, s, ts) = table(2, 3, 200);
+            let layout = Layout::from_rows(&p, &s, &ts).unwrap();
+            let run = StressRun::new(vec![step], 5, 6);
+            let needed = run.columns();
+            let keep = |i: usize, v: &Vec<f64>| if needed >> i & 1 == 1 { v.clone() } else { Vec::new() };
+            let mut c = Columns {
+                open: keep(0, &full.open),
+                high: keep(1, &full.high),
+                low: keep(2, &full.low),
+                close: keep(3, &full.close),
+                volume: keep(4, &full.volume),
+                spread: keep(5, &full.spread),
+                flags: full.flags.clone(),
+            };
+            let mut reference = full.clone();
+            let ev_part = run.apply(&mut c, &ts, &layout).unwrap();
+            let ev_full = run.apply(&mut reference, &ts, &layout).unwrap();
+            assert_eq!(format!("{ev_part:?}"), format!("{ev_full:?}"));
+            let (a, b) = (finalize(c, ev_part).columns, finalize(reference, ev_full).columns);
+            for (i, (x, y)) in a.values().iter().zip(b.values()).enumerate() {
+                if needed >> i & 1 == 1 {
+                    assert_eq!(format!("{x:?}"), format!("{y:?}"), "{}", COLUMN_NAMES[i]);
+                } else {
+                    assert!(x.is_empty());
+                }
+            }
+            assert_eq!(a.flags, b.flags);
+        }
+        // a needed column that is missing is an error, not a panic
+        let (full, p, s, ts) = table(1, 1, 50);
+        let layout = Layout::from_rows(&p, &s, &ts).unwrap();
+        let mut c = Columns { spread: Vec::new(), ..full };
+        let step = Step::from_params("spread_explosion", &sx_params(), &[], None, Position::Random, vec![]).unwrap();
+        assert!(StressRun::new(vec![step], 1, 1).apply(&mut c, &ts, &layout).is_err());
+    }
+
+    fn sx_params() -> HashMap<String, f64> {
+        params(&[("spread_mult", 3.0), ("duration_bars", 10.0)])
+    }
+
+    #[test]
     fn finalize_moves_rows() {
-        let (c, _, _) = table(1, 1, 6);
+        let (c, _, _, _) = table(1, 1, 6);
         let mk = |kind: &'static str, row: usize| {
             let mut e = Event::window(TransformKind::DataCorruption, kind, row, row + 1);
             e.row = row;
@@ -512,8 +610,8 @@ mod tests {
 
     #[test]
     fn errors_name_fields() {
-        let (mut c, p, s) = table(1, 2, 20);
-        let layout = Layout::from_rows(&p, &s, &c.timestamp).unwrap();
+        let (mut c, p, s, ts) = table(1, 2, 20);
+        let layout = Layout::from_rows(&p, &s, &ts).unwrap();
         let steps = vec![Step::from_params(
             "spread_explosion",
             &params(&[("spread_mult", 3.0), ("duration_bars", 30.0)]),
@@ -523,7 +621,7 @@ mod tests {
             vec![("duration_bars".into(), "spread_duration_bars".into())],
         )
         .unwrap()];
-        let e = StressRun::new(steps, 1, 1).apply(&mut c, &layout).unwrap_err();
+        let e = StressRun::new(steps, 1, 1).apply(&mut c, &ts, &layout).unwrap_err();
         assert!(e.to_string().starts_with("spread_duration_bars:"), "{e}");
         let steps = vec![Step::from_params(
             "correlation_breakdown",
@@ -534,7 +632,7 @@ mod tests {
             vec![],
         )
         .unwrap()];
-        let e = StressRun::new(steps, 1, 1).apply(&mut c, &layout).unwrap_err();
+        let e = StressRun::new(steps, 1, 1).apply(&mut c, &ts, &layout).unwrap_err();
         assert!(e.to_string().starts_with("symbols:"), "{e}");
     }
 }
