@@ -22,8 +22,14 @@ ROWS = N_PATHS * len(SYMS) * N_BARS
 COLS = ["open", "high", "low", "close", "volume", "spread"]
 
 PARAMS = {
-    "flash_crash": {"drop_pct": 0.2, "duration_bars": 6, "recovery_bars": 24, "recovery_pct": 0.5,
-                    "volume_mult": 8.0, "spread_mult": 5.0},
+    "flash_crash": {
+        "drop_pct": 0.2,
+        "duration_bars": 6,
+        "recovery_bars": 24,
+        "recovery_pct": 0.5,
+        "volume_mult": 8.0,
+        "spread_mult": 5.0,
+    },
     "volatility_spike": {"multiplier": 3.0, "duration_bars": 48},
     "liquidity_drop": {"drop_pct": 0.7, "duration_bars": 24, "spread_elasticity": 0.5},
     "spread_explosion": {"spread_mult": 10.0, "duration_bars": 12},
@@ -32,12 +38,22 @@ PARAMS = {
     "pump_and_dump": {"pump_pct": 0.5, "pump_bars": 12, "dump_pct": 0.6, "dump_bars": 6, "volume_mult": 10.0},
 }
 MIXED = {
-    "correlation_mode": "decorrelate", "correlation_duration_bars": 72,
-    "volatility_multiplier": 3.0, "volatility_duration_bars": 48,
-    "flash_crash_drop_pct": 0.2, "flash_crash_duration_bars": 6, "flash_crash_recovery_bars": 24,
-    "pump_pct": 0.5, "pump_bars": 12, "dump_pct": 0.6, "dump_bars": 6, "pump_volume_mult": 10.0,
-    "liquidity_drop_pct": 0.7, "liquidity_duration_bars": 24,
-    "spread_mult": 10.0, "spread_duration_bars": 12,
+    "correlation_mode": "decorrelate",
+    "correlation_duration_bars": 72,
+    "volatility_multiplier": 3.0,
+    "volatility_duration_bars": 48,
+    "flash_crash_drop_pct": 0.2,
+    "flash_crash_duration_bars": 6,
+    "flash_crash_recovery_bars": 24,
+    "pump_pct": 0.5,
+    "pump_bars": 12,
+    "dump_pct": 0.6,
+    "dump_bars": 6,
+    "pump_volume_mult": 10.0,
+    "liquidity_drop_pct": 0.7,
+    "liquidity_duration_bars": 24,
+    "spread_mult": 10.0,
+    "spread_duration_bars": 12,
     "corruption_pct": 0.01,
 }
 TYPES = {
@@ -91,9 +107,7 @@ def _level_path(rng: np.random.Generator, start: float, end: float, n: int) -> n
 def np_flash_crash(a, rng, drop_pct, duration_bars, recovery_bars, recovery_pct, volume_mult, spread_mult):
     d, r = duration_bars, recovery_bars
     final = 1 - drop_pct * (1 - recovery_pct)
-    levels = np.concatenate(
-        [_level_path(rng, 1.0, 1 - drop_pct, d), _level_path(rng, 1 - drop_pct, final, r)], axis=2
-    )
+    levels = np.concatenate([_level_path(rng, 1.0, 1 - drop_pct, d), _level_path(rng, 1 - drop_pct, final, r)], axis=2)
     starts = _starts(rng, d + r)
     _overlay(a, starts, levels)
     decay = 1 - np.arange(1, r + 1) / (r + 1)

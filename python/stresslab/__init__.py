@@ -33,6 +33,7 @@ from .market import (
 )
 from .metrics import METRIC_NAMES, compute_metrics
 from .results import ScenarioResult
+from .montecarlo import MonteCarloResult, monte_carlo
 from .runner import StressTestRunner
 from .scenarios import (
     CORRUPTION_TYPES,
@@ -77,6 +78,8 @@ __all__ = [
     "ScenarioExecutor",
     "ScenarioResult",
     "StressTestRunner",
+    "MonteCarloResult",
+    "monte_carlo",
     "ExchangeSimulator",
     "market_arrays",
     "strategies",

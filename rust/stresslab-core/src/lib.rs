@@ -22,6 +22,7 @@ pub mod orders;
 pub mod rng;
 pub mod strategy;
 pub mod stress;
+pub mod sweep;
 pub mod synth;
 
 pub use error::{Result, StressError};

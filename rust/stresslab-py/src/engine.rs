@@ -217,7 +217,7 @@ pub struct PyEngineConfig {
 }
 
 impl PyEngineConfig {
-    fn to_core(&self) -> CoreResult<EngineConfig> {
+    pub fn to_core(&self) -> CoreResult<EngineConfig> {
         let target_kind = match self.target.as_str() {
             "weight" => TargetKind::Weight,
             "units" => TargetKind::Units,

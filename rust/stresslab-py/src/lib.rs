@@ -9,6 +9,7 @@ mod errors;
 mod metrics;
 mod stress;
 mod stress_table;
+mod sweep;
 mod synth;
 
 use pyo3::prelude::*;
@@ -33,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::run_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     Ok(())
