@@ -32,8 +32,8 @@ from .market import (
     synthetic_market,
 )
 from .metrics import METRIC_NAMES, compute_metrics
-from .results import ScenarioResult
 from .montecarlo import MonteCarloResult, monte_carlo
+from .results import ScenarioResult
 from .runner import StressTestRunner
 from .scenarios import (
     CORRUPTION_TYPES,
