@@ -14,6 +14,7 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 from __future__ import annotations
 
 from . import _core
+from .bootstrap import block_bootstrap, optimal_block_length
 from .errors import (
     DataError,
     InsufficientMemoryError,
@@ -56,10 +57,12 @@ __all__ = [
     "ScenarioType",
     "ScenarioValidationError",
     "StresslabError",
+    "block_bootstrap",
     "compute_metrics",
     "default_correlations",
     "load_suite",
     "market_statistics",
+    "optimal_block_length",
     "parse_interval",
     "save_suite",
     "symbol_profile",

@@ -52,3 +52,26 @@ def market_fields() -> list[str]: ...
 def scenario_key(name: str) -> int: ...
 def default_correlations(symbols: list[str]) -> tuple[list[list[float]], list[list[float]]]: ...
 def num_threads() -> int: ...
+
+# stationary block bootstrap (rust/stresslab-py/src/bootstrap.rs); `columns` holds `symbols` and the
+# flat symbol-major numpy columns `timestamps` (int64 ms), open, high, low, close, volume, spread
+def bootstrap_market(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+    with_path: bool | None = None,
+) -> _ArrowTable: ...
+def bootstrap_market_arrays(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+) -> dict[str, Any]: ...
+def bootstrap_block_lengths(columns: dict[str, Any]) -> list[float]: ...

@@ -1,6 +1,7 @@
 //! stresslab-core: the pure-Rust engine of stresslab (no Python in here).
 //!
 //! Modules, one concept each:
+//! - [`bootstrap`]: stationary block bootstrap of real bars (Politis-Romano, Politis-White block length);
 //! - [`rng`]: deterministic random streams derived from (seed, scenario, path, symbol);
 //! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
 //! - [`linalg`]: correlation-matrix factorisation;
@@ -8,6 +9,7 @@
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
 pub mod account;
+pub mod bootstrap;
 pub mod engine;
 pub mod error;
 pub mod exchange;
