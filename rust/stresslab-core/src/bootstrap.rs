@@ -301,6 +301,8 @@ impl BlockBootstrap {
             );
             let (volume, spread) = (&mut out.volume[row.clone()], &mut out.spread[row]);
             let mut prev = src.first_close[s];
+            // prices are products of positive ratios: track the extremes to catch under/overflow
+            let (mut lowest, mut highest) = (prev, prev);
             for (k, &u) in idx.iter().enumerate() {
                 let o = prev * o_r[u];
                 let c = prev * c_r[u];
@@ -311,9 +313,11 @@ impl BlockBootstrap {
                 low[k] = (prev * l_r[u]).min(o).min(c);
                 volume[k] = vol[u];
                 spread[k] = spr[u];
+                lowest = lowest.min(c);
+                highest = highest.max(c);
                 prev = c;
             }
-            ok &= prev.is_normal() && close.iter().all(|c| c.is_normal());
+            ok &= lowest.is_normal() && highest.is_finite();
         }
         ok
     }
