@@ -22,6 +22,7 @@ from .errors import (
     ScenarioValidationError,
     StresslabError,
 )
+from .library import ScenarioLibrary
 from .loader import ScenarioLoader
 from .market import (
     default_correlations,
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidParameterError",
     "ParamSpec",
     "Scenario",
+    "ScenarioLibrary",
     "ScenarioLoader",
     "ScenarioType",
     "ScenarioValidationError",
