@@ -14,6 +14,7 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 from __future__ import annotations
 
 from . import _core, strategies
+from .bootstrap import block_bootstrap, optimal_block_length
 from .errors import (
     DataError,
     InsufficientMemoryError,
@@ -23,6 +24,7 @@ from .errors import (
 )
 from .exchange import ExchangeSimulator
 from .executor import ScenarioExecutor, market_arrays
+from .library import ScenarioLibrary
 from .loader import ScenarioLoader
 from .market import (
     default_correlations,
@@ -74,6 +76,7 @@ __all__ = [
     "InvalidParameterError",
     "ParamSpec",
     "Scenario",
+    "ScenarioLibrary",
     "ScenarioLoader",
     "ScenarioExecutor",
     "ScenarioResult",
@@ -96,10 +99,12 @@ __all__ = [
     "apply_spread_explosion",
     "apply_stress_steps",
     "apply_volatility_spike",
+    "block_bootstrap",
     "compute_metrics",
     "default_correlations",
     "load_suite",
     "market_statistics",
+    "optimal_block_length",
     "parse_interval",
     "save_suite",
     "scenario_steps",

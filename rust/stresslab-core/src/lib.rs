@@ -1,6 +1,7 @@
 //! stresslab-core: the pure-Rust engine of stresslab (no Python in here).
 //!
 //! Modules, one concept each:
+//! - [`bootstrap`]: stationary block bootstrap of real bars (Politis-Romano, Politis-White block length);
 //! - [`rng`]: deterministic random streams derived from (seed, scenario, path, symbol);
 //! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
 //! - [`stress`]: stress transforms (flash crash, volatility spike, ..., data corruption, mixed);
@@ -12,6 +13,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod account;
+pub mod bootstrap;
 pub mod engine;
 pub mod error;
 pub mod exchange;

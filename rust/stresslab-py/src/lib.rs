@@ -4,6 +4,7 @@
 //! `py.detach` (GIL released, rayon allowed); every error is a `StressError` mapped once in
 //! [`errors`]; no function here can panic on user input.
 
+mod bootstrap;
 mod engine;
 mod errors;
 mod metrics;
@@ -37,6 +38,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep::run_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_block_lengths, m)?)?;
     Ok(())
 }
 
