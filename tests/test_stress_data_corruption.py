@@ -133,6 +133,23 @@ def test_every_kind_shows_where_reported():
                 assert r["open"] == r["high"] == r["low"] == r["close"] == b["close"][t - 1]
 
 
+def test_extra_columns_follow_their_rows():
+    """Columns the transforms do not know (with nulls, any type) travel with their rows when data
+    corruption moves rows."""
+    df = gbm_frame(500, ["AAA", "BBB"], n_paths=2, seed=4).with_columns(
+        pl.int_range(pl.len()).over("path", "symbol").alias("bar_id"),
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.lit("x")).alias("note"),
+    )
+    out, rec = sl.apply_data_corruption(df, 0.1, ["gap", "duplicate", "out_of_order"], return_record=True)
+    assert out.columns == [*df.columns, "stress_flags"]
+    key = ["path", "symbol", "timestamp"]
+    joined = out.join(df.select(*key, pl.col("bar_id").alias("orig"), pl.col("note").alias("orig_note")), on=key)
+    assert joined.height == out.height
+    assert (joined["bar_id"] == joined["orig"]).all()
+    assert joined["note"].is_null().sum() == joined["orig_note"].is_null().sum()
+    assert out.height == df.height + (rec["kind"] == "duplicate").sum() - (rec["kind"] == "gap").sum()
+
+
 def test_out_of_order_capacity_is_checked():
     df = gbm_frame(100)
     out, rec = sl.apply_data_corruption(df, 0.5, ["out_of_order"], return_record=True)

@@ -161,10 +161,10 @@ pub fn apply_stress(
         });
         let run = if mixed { StressRun::mixed(steps, seed, key) } else { StressRun::new(steps, seed, key) };
         let mut cols = table.columns(run.columns(), base_spread)?;
-        let events = run.apply(&mut cols, &table.timestamp, &table.layout)?;
+        let events = run.apply(&mut cols, table.timestamp(), &table.layout)?;
         let out = finalize(cols, events);
         let record = record_batch(&out.events, &table)?;
-        let stressed = table.output(out.columns, out.take, add_spread)?;
+        let stressed = table.output(out.columns, out.rows.as_deref(), add_spread)?;
         Ok((stressed, record))
     });
     let (stressed, record) = to_py(result)?;

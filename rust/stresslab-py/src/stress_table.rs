@@ -4,7 +4,7 @@
 //!
 //! Columns the transforms do not own (path, timestamp, symbol, anything else) are passed through
 //! as the same Arrow arrays (no copy) unless data corruption moved rows, in which case they are
-//! gathered with the same row order.
+//! copied range by range in the same row order.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -63,16 +63,6 @@ impl<'a> Strings<'a> {
         }
     }
 
-    /// Rows i and j hold the same string. String views (polars' layout) compare their 16-byte
-    /// views first: short strings are inlined, so equal views mean equal strings.
-    #[inline]
-    fn same(&self, i: usize, j: usize) -> bool {
-        match self {
-            Strings::View(a) => a.views()[i] == a.views()[j] || a.value(i) == a.value(j),
-            _ => self.value(i) == self.value(j),
-        }
-    }
-
     #[inline]
     fn value(&self, i: usize) -> &'a str {
         match self {
@@ -126,7 +116,9 @@ fn path_values(b: &RecordBatch) -> Result<Option<&[u32]>> {
 /// The input table with its layout: rows sorted by (path, symbol, timestamp).
 pub struct Table {
     pub batch: RecordBatch,
-    pub timestamp: Vec<i64>,
+    /// Timestamps in ms when the column is not already Int64 / Timestamp(ms) (then it is read
+    /// from the Arrow buffer in place, see [`Table::timestamp`]).
+    converted_ts: Option<Vec<i64>>,
     pub layout: Layout,
     /// Symbol names by id: the requested order first, then order of appearance.
     pub symbols: Vec<String>,
@@ -141,9 +133,9 @@ impl Table {
         let ts = timestamps_ms(column(&batch, "timestamp")?)?;
         match Layout::from_segments(segments.clone(), &ts) {
             Ok(layout) => {
-                let timestamp = ts.into_owned();
+                let converted_ts = owned(ts);
                 let has_path = batch.column_by_name("path").is_some();
-                Ok(Table { batch, timestamp, layout, symbols, has_path })
+                Ok(Table { batch, converted_ts, layout, symbols, has_path })
             }
             Err(_) => {
                 let perm = sort_permutation(&batch, &segments, &ts)?;
@@ -152,10 +144,21 @@ impl Table {
                 let (segments, symbols) = runs(&sorted, &symbols)?;
                 let ts = timestamps_ms(column(&sorted, "timestamp")?)?;
                 let layout = Layout::from_segments(segments, &ts)?;
-                let timestamp = ts.into_owned();
+                let converted_ts = owned(ts);
                 let has_path = sorted.column_by_name("path").is_some();
-                Ok(Table { batch: sorted, timestamp, layout, symbols, has_path })
+                Ok(Table { batch: sorted, converted_ts, layout, symbols, has_path })
             }
+        }
+    }
+
+    /// Timestamps in ms UTC, one per row.
+    pub fn timestamp(&self) -> &[i64] {
+        if let Some(v) = &self.converted_ts {
+            return v;
+        }
+        match self.batch.column_by_name("timestamp").map(timestamps_ms) {
+            Some(Ok(Cow::Borrowed(s))) => s,
+            _ => &[], // unreachable: the column was read as ms in place when the table was built
         }
     }
 
@@ -200,8 +203,7 @@ impl Table {
     /// spread column added when `add_spread` and the input had none; flags appended when new),
     /// other columns (and value columns no step touched) passed through, or gathered by `take`
     /// when rows moved.
-    pub fn output(&self, cols: Columns, take: Option<Vec<u32>>, add_spread: bool) -> Result<RecordBatch> {
-        let take = take.map(UInt32Array::from);
+    pub fn output(&self, cols: Columns, rows: Option<&[(usize, usize)]>, add_spread: bool) -> Result<RecordBatch> {
         let schema = self.batch.schema();
         let copied: Vec<&str> = VALUE_COLUMNS
             .iter()
@@ -218,9 +220,9 @@ impl Table {
             .into_par_iter()
             .map(|(i, _)| {
                 let col = self.batch.column(i);
-                let out = match &take {
+                let out = match rows {
                     None => Ok(col.clone()),
-                    Some(t) => arrow_select::take::take(col.as_ref(), t, None).map_err(arrow_err),
+                    Some(r) => gather_ranges(col, r),
                 };
                 (i, out)
             })
@@ -265,6 +267,29 @@ impl Table {
     }
 }
 
+/// Rows of `col` by ranges (see `Outcome::rows`), copied range by range for any array type.
+/// (The ranges come from `finalize` and lie inside the table.)
+fn gather_ranges(col: &ArrayRef, rows: &[(usize, usize)]) -> Result<ArrayRef> {
+    let data = col.to_data();
+    let len = rows.iter().map(|(a, b)| b - a).sum();
+    let mut out = arrow_data::transform::MutableArrayData::new(vec![&data], false, len);
+    for &(a, b) in rows {
+        if a > b || b > data.len() {
+            return Err(StressError::Data(format!("row range {a}..{b} outside the table")));
+        }
+        out.try_extend(0, a, b).map_err(arrow_err)?;
+    }
+    Ok(arrow_array::make_array(out.freeze()))
+}
+
+/// The converted timestamps, or None when they are read in place.
+fn owned(ts: Cow<'_, [i64]>) -> Option<Vec<i64>> {
+    match ts {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(v) => Some(v),
+    }
+}
+
 fn f64_copy(name: &str, a: &ArrayRef) -> Result<Vec<f64>> {
     let p = a
         .as_primitive_opt::<Float64Type>()
@@ -285,18 +310,33 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
     let n = batch.num_rows();
     let path = path_values(batch)?;
     let sym = Strings::of(column(batch, "symbol")?)?;
-    let mut bounds: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    for i in 1..=n {
-        let new_run = i == n || path.is_some_and(|p| p[i] != p[i - 1]) || !sym.same(i, i - 1);
-        if new_run {
-            bounds.push((start, i - start));
-            start = i;
+    // Candidate run starts: rows where the path changes or the symbol's 16-byte string view
+    // changes (polars' layout inlines short strings, so equal views mean equal strings); a
+    // changed view is confirmed by comparing the strings. Other layouts compare strings.
+    let mut starts: Vec<usize> = Vec::new();
+    if n > 0 {
+        starts.push(0);
+    }
+    match (&sym, path) {
+        (Strings::View(a), p) => {
+            let views: &[u128] = a.views();
+            for i in 1..n {
+                let path_change = p.is_some_and(|p| p[i] != p[i - 1]);
+                if path_change || (views[i] != views[i - 1] && a.value(i) != a.value(i - 1)) {
+                    starts.push(i);
+                }
+            }
+        }
+        (_, p) => {
+            for i in 1..n {
+                if p.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1) {
+                    starts.push(i);
+                }
+            }
         }
     }
-    if n == 0 {
-        bounds.clear();
-    }
+    let bounds: Vec<(usize, usize)> =
+        starts.iter().enumerate().map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(n) - s)).collect();
     let mut seen: Vec<&str> = Vec::new();
     let mut index: HashMap<&str, ()> = HashMap::new();
     for &(s, _) in &bounds {

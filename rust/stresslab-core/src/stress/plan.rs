@@ -166,12 +166,20 @@ pub struct StressRun {
 }
 
 /// The result of a run: final columns (rows reordered when row corruptions happened), the events,
-/// and the row order used (`take[i]` = input row of output row i; None when unchanged).
+/// and the output's rows as ranges of input rows (`rows[k] = (start, end)`: output continues with
+/// input rows start..end; None when the rows are unchanged).
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub columns: Columns,
     pub events: Vec<Event>,
-    pub take: Option<Vec<u32>>,
+    pub rows: Option<Vec<(usize, usize)>>,
+}
+
+impl Outcome {
+    /// The input row of every output row (None when the rows are unchanged).
+    pub fn take(&self) -> Option<Vec<usize>> {
+        self.rows.as_ref().map(|r| r.iter().flat_map(|&(a, b)| a..b).collect())
+    }
 }
 
 impl StressRun {
@@ -337,7 +345,8 @@ impl StressRun {
 
 /// Assemble the output after a run: apply the row corruptions (duplicate, gap, out_of_order) to
 /// the row order. The copy of a duplicated bar carries the data-corruption flag; the original
-/// row stays as it was.
+/// row stays as it was. Rows move only around the corrupted bars, so the output is a short list
+/// of contiguous input ranges, copied with `memcpy`.
 pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     let mut moves: Vec<(usize, CorruptionKind)> = events
         .iter()
@@ -345,58 +354,65 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
         .filter_map(|e| CorruptionKind::from_name(e.kind).filter(|k| k.moves_rows()).map(|k| (e.row, k)))
         .collect();
     if moves.is_empty() {
-        return Outcome { columns, events, take: None };
+        return Outcome { columns, events, rows: None };
     }
     moves.sort_unstable_by_key(|m| m.0);
     let n = columns.len();
-    let mut take: Vec<u32> = Vec::with_capacity(n + moves.len());
+    let mut rows: Vec<(usize, usize)> = Vec::with_capacity(3 * moves.len() + 1);
+    let mut out_len = 0;
     let mut copy_rows: Vec<usize> = Vec::new();
-    let mut next = moves.iter().peekable();
-    let mut row = 0;
-    while row < n {
-        match next.peek() {
-            Some(&&(r, kind)) if r == row => {
-                next.next();
-                match kind {
-                    CorruptionKind::Gap => {}
-                    CorruptionKind::Duplicate => {
-                        take.push(row as u32);
-                        copy_rows.push(take.len());
-                        take.push(row as u32);
-                    }
-                    _ => {
-                        // out_of_order: the clean successor first, then the bar
-                        take.push(row as u32 + 1);
-                        take.push(row as u32);
-                        row += 1;
-                    }
-                }
-            }
-            _ => take.push(row as u32),
+    let mut push = |rows: &mut Vec<(usize, usize)>, a: usize, b: usize| {
+        if b > a {
+            rows.push((a, b));
+            out_len += b - a;
         }
-        row += 1;
+        out_len
+    };
+    let mut cur = 0;
+    for &(r, kind) in &moves {
+        match kind {
+            CorruptionKind::Gap => {
+                push(&mut rows, cur, r);
+                cur = r + 1;
+            }
+            CorruptionKind::Duplicate => {
+                let copy_at = push(&mut rows, cur, r + 1);
+                copy_rows.push(copy_at);
+                push(&mut rows, r, r + 1);
+                cur = r + 1;
+            }
+            _ => {
+                // out_of_order: the clean successor first, then the bar
+                push(&mut rows, cur, r);
+                push(&mut rows, r + 1, r + 2);
+                push(&mut rows, r, r + 1);
+                cur = r + 2;
+            }
+        }
     }
+    push(&mut rows, cur, n);
+    let gather = |v: &Vec<f64>| -> Vec<f64> {
+        let mut out = Vec::with_capacity(out_len);
+        for &(a, b) in &rows {
+            out.extend_from_slice(&v[a..b]);
+        }
+        out
+    };
     // gather the present columns in parallel (absent ones stay empty)
-    let gathered: Vec<Vec<f64>> = columns
-        .values()
-        .par_iter()
-        .map(|v| if v.is_empty() { Vec::new() } else { take.iter().map(|&r| v[r as usize]).collect() })
-        .collect();
+    let gathered: Vec<Vec<f64>> =
+        columns.values().par_iter().map(|v| if v.is_empty() { Vec::new() } else { gather(v) }).collect();
     let mut it = gathered.into_iter();
     let mut next = || it.next().unwrap_or_default();
-    let mut out = Columns {
-        open: next(),
-        high: next(),
-        low: next(),
-        close: next(),
-        volume: next(),
-        spread: next(),
-        flags: take.iter().map(|&r| columns.flags[r as usize]).collect(),
-    };
+    let mut flags = Vec::with_capacity(out_len);
+    for &(a, b) in &rows {
+        flags.extend_from_slice(&columns.flags[a..b]);
+    }
+    let mut out =
+        Columns { open: next(), high: next(), low: next(), close: next(), volume: next(), spread: next(), flags };
     for i in copy_rows {
         out.flags[i] |= TransformKind::DataCorruption.flag();
     }
-    Outcome { columns: out, events, take: Some(take) }
+    Outcome { columns: out, events, rows: Some(rows) }
 }
 
 #[cfg(test)]
@@ -511,7 +527,7 @@ mod tests {
             o.columns.close.iter().chain(&o.columns.volume).chain(&o.columns.high).map(|v| v.to_bits()).collect()
         };
         assert_eq!(bits(&outs[0]), bits(&outs[1]));
-        assert_eq!(outs[0].take, outs[1].take);
+        assert_eq!(outs[0].rows, outs[1].rows);
         assert_eq!(format!("{:?}", outs[0].events), format!("{:?}", outs[1].events));
         // 5% of 400 bars per series, 18 series
         let corrupted = outs[0].events.iter().filter(|e| e.transform == TransformKind::DataCorruption).count();
@@ -604,7 +620,7 @@ mod tests {
             e
         };
         let out = finalize(c, vec![mk("duplicate", 1), mk("gap", 2), mk("out_of_order", 3)]);
-        assert_eq!(out.take.unwrap(), vec![0, 1, 1, 4, 3, 5]);
+        assert_eq!(out.take().unwrap(), vec![0, 1, 1, 4, 3, 5]);
         assert_eq!(out.columns.flags, vec![0, 0, 16, 0, 0, 0]);
     }
 
