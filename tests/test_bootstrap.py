@@ -184,13 +184,6 @@ def test_path_regenerated_alone_equals_the_batch_and_seeds_differ(real):
     assert not np.array_equal(batch["close"].to_numpy(), other_name["close"].to_numpy())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rng.stream_state discards the SplitMix64 output when absorbing (seed, scenario, path, symbol), "
-    "so (seed, path) pairs with equal seed ^ path often collide: here seed 2 path 0 == seed 0 path 2; "
-    "synthetic_market(seed=1) == path 1 of seed=0. "
-    "Fix in rng.rs: `st = splitmix64(&mut st)`; then drop this marker.",
-)
 def test_different_seeds_give_disjoint_path_sets(real):
     seen: dict[bytes, tuple[int, int]] = {}
     shared = []

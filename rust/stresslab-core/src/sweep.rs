@@ -64,7 +64,7 @@ pub fn path_market(spec: &SweepSpec, path: u64) -> Result<MarketData> {
         let layout = Layout::from_segments(segments, &rows)?;
         let events = run.apply(&mut cols, &rows, &layout)?;
         let out = finalize(cols, events);
-        if out.take.is_some() {
+        if out.rows.is_some() {
             return Err(StressError::param(
                 "corruption_types",
                 "duplicate, gap and out_of_order change the bar grid and cannot run in a sweep; \
