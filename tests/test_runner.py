@@ -8,7 +8,6 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-
 import stresslab as sl
 from stresslab import Scenario, ScenarioExecutor, StressTestRunner
 from stresslab.strategies import BuyAndHold, SmaCross
