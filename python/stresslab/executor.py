@@ -61,6 +61,13 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
         df = df.with_columns(pl.col("timestamp").cast(pl.Int64).alias("_ts"))
     has_spread = "spread" in df.columns
     has_flags = "stress_flags" in df.columns
+    # A corrupted feed: rows out of time order and repeated bars. The engine walks one clock, so
+    # each (symbol, time) keeps its first row; both are counted as data-quality issues.
+    prev = pl.col("_ts").shift(1).over("symbol")
+    out_of_order = int(df.select((pl.col("_ts") < prev).sum()).item() or 0)
+    n_rows = df.height
+    df = df.unique(subset=["symbol", "_ts"], keep="first", maintain_order=True)
+    duplicates = n_rows - df.height
     df = df.sort(["symbol", "_ts"]) if len(symbols) > 1 else df.sort("_ts")
     per_symbol = df.group_by("symbol", maintain_order=True).agg(pl.len()).to_dict(as_series=False)
     counts = dict(zip(per_symbol["symbol"], per_symbol["len"], strict=True))
@@ -87,7 +94,12 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
                 .sort("_ts")
             )
             out[c] = np.stack([wide[s].to_numpy().astype(float) for s in symbols])
-    market: dict[str, Any] = {"symbols": symbols, "timestamps": np.ascontiguousarray(timestamps, dtype=np.int64)}
+    missing = len(symbols) * len(timestamps) - df.height
+    market: dict[str, Any] = {
+        "symbols": symbols,
+        "timestamps": np.ascontiguousarray(timestamps, dtype=np.int64),
+        "feed_issues": {"duplicates": duplicates, "out_of_order": out_of_order, "missing_bars": missing},
+    }
     for c in _PRICE_COLS:
         market[c] = np.ascontiguousarray(out[c], dtype=np.float64)
     market["spread"] = np.ascontiguousarray(out["spread"], dtype=np.float64) if has_spread else None
@@ -105,7 +117,9 @@ def _data_quality_issues(market: dict[str, Any]) -> int:
         bad = ~(np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c))
         bad |= (low <= 0) | (h < np.maximum(o, c)) | (low > np.minimum(o, c))
         bad |= ~np.isfinite(market["volume"]) | (market["volume"] < 0)
-    return int(bad.sum())
+    feed = market.get("feed_issues", {})
+    # missing bars already show as NaN rows above
+    return int(bad.sum()) + feed.get("duplicates", 0) + feed.get("out_of_order", 0)
 
 
 class ScenarioExecutor:
