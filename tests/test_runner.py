@@ -211,3 +211,17 @@ def test_sweep_memory_is_rows_only():
     # one row per path, no bars kept
     assert mc.table.height == 20 and mc.worst_paths == {}
     assert math.isfinite(mc.bars_per_second)
+
+
+def test_bootstrap_sweep_of_real_history():
+    sc = sl.ScenarioLibrary.may_2021_crash()
+    a = sl.monte_carlo(sc, BuyAndHold(), n_paths=30, source="bootstrap", keep_worst=1, max_workers=1)
+    b = sl.monte_carlo(sc, BuyAndHold(), n_paths=30, source="bootstrap", keep_worst=1, max_workers=2, chunk_size=4)
+    assert a.table.equals(b.table)
+    # reshuffled history: paths differ from each other, and buy-and-hold draws down on most of them
+    dd = a.table["max_drawdown"].to_numpy()
+    assert len(np.unique(dd)) == 30 and np.median(dd) > 10
+    with pytest.raises(sl.InvalidParameterError, match="source='bootstrap'"):
+        sl.monte_carlo(sc, BuyAndHold(), n_paths=2)
+    with pytest.raises(sl.InvalidParameterError, match="source"):
+        sl.monte_carlo(CRASH, BuyAndHold(), n_paths=2, source="history")

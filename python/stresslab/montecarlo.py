@@ -100,6 +100,10 @@ def monte_carlo(
     keep_curves: Sequence[int] = (),
     parquet_path: str | os.PathLike | None = None,
     progress: bool | None = None,
+    source: str = "synthetic",
+    data: pl.DataFrame | None = None,
+    block_length: float | None = None,
+    bootstrap_bars: int | None = None,
 ) -> MonteCarloResult:
     """Sweep scenarios x grid x paths (see the module docs).
 
@@ -112,6 +116,12 @@ def monte_carlo(
         keep_worst: equity curves kept for this many deepest-drawdown paths per combination.
         keep_curves: path indices whose curves are kept in any case.
         parquet_path: stream the per-path rows to this Parquet file.
+        source: 'synthetic' (the scenario's market model) or 'bootstrap': paths resampled by a
+            stationary block bootstrap (Politis-Romano) from real bars, ``data`` or, when None,
+            the scenario's own bars (a HISTORIC_REPLAY of bundled data, for instance); the
+            scenario's stress is applied on top.
+        block_length: mean block length in bars for the bootstrap (None: Politis-White automatic).
+        bootstrap_bars: bars per bootstrapped path (default: as many as the source has returns).
     """
     from .transforms import scenario_steps
 
@@ -122,10 +132,13 @@ def monte_carlo(
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise InvalidParameterError(f"scenarios: duplicate scenario name(s) {sorted(dup)}", "scenarios")
+    if source not in ("synthetic", "bootstrap"):
+        raise InvalidParameterError(f"source: must be 'synthetic' or 'bootstrap', got {source!r}", "source")
     for s in scs:
-        if s.type is ScenarioType.HISTORIC_REPLAY:
+        if s.type is ScenarioType.HISTORIC_REPLAY and source == "synthetic":
             raise InvalidParameterError(
-                f"scenarios: {s.name!r} is a historic replay; sample real history with block_bootstrap instead",
+                f"scenarios: {s.name!r} is a historic replay; sweep it with source='bootstrap' (resampled real "
+                "history)",
                 "scenarios",
             )
     strategy = strategy if strategy is not None else SmaCross(24, 96)
@@ -161,11 +174,22 @@ def monte_carlo(
     bars_done = 0
     t0 = time.perf_counter()
     jobs = []
+    sources: dict[str, dict[str, Any]] = {}
     for sc, point in combos:
-        market = _market_dict(sc)
+        if source == "bootstrap":
+            boot = sources.get(sc.name)
+            if boot is None:
+                boot = sources[sc.name] = _bootstrap_spec(sc, data, block_length, bootstrap_bars)
+            cols = boot["columns"]
+            market = _market_dict(replace(sc, type=ScenarioType.MIXED_CUSTOM, parameters={}, symbols=cols["symbols"]))
+            nb = bootstrap_bars or len(cols["timestamps"]) - 1
+            timestamps = np.asarray(cols["timestamps"][1:][:nb], dtype=np.int64)
+        else:
+            boot = None
+            market = _market_dict(sc)
+            nb = market["n_bars"]
+            timestamps = market["start_ms"] + market["interval_ms"] * np.arange(nb, dtype=np.int64)
         steps = [st._native() for st in scenario_steps(sc)]
-        ts0, step_ms, nb = market["start_ms"], market["interval_ms"], market["n_bars"]
-        timestamps = ts0 + step_ms * np.arange(nb, dtype=np.int64)
         exch = exchange_simulator.with_scenario(
             sc.resolved_parameters(), nb, lambda at, ts=timestamps: _bar_index(at, ts)
         ).to_config()
@@ -175,22 +199,22 @@ def monte_carlo(
             "record_events": False, "periods_per_year": None, "seed": sc.seed,
             "scenario": _core.scenario_key(sc.name), "path": 0,
         }  # fmt: skip
-        jobs.append((sc, point, market, steps, exch, engine))
+        jobs.append((sc, point, market, steps, exch, engine, boot, nb))
     try:
         from .runner import _Progress
 
         total_chunks = len(jobs) * math.ceil(n_paths / chunk)
         with _Progress(total_chunks, progress) as bar:
-            for sc, point, market, steps, exch, engine in jobs:
+            for sc, point, market, steps, exch, engine, boot, nb in jobs:
                 for first in range(0, n_paths, chunk):
                     n = min(chunk, n_paths - first)
                     cols = _core.run_sweep(
-                        market, steps, spec, exch, engine, first, n, workers, [p for p in keep_curves]
+                        market, steps, spec, exch, engine, first, n, workers, [p for p in keep_curves], boot
                     )
                     cols.pop("equity_curves")
                     df = _rows(sc, point, cols)
                     frames.append(df)
-                    bars_done += n * market["n_bars"] * len(market["symbols"])
+                    bars_done += n * nb * len(market["symbols"])
                     if parquet_path is not None:
                         writer = _write(writer, parquet_path, df)
                     bar.advance()
@@ -204,17 +228,27 @@ def monte_carlo(
     summary = _summary(table, [k for k in (grid or {})], elapsed) if frames else pl.DataFrame()
     worst: dict[tuple, np.ndarray] = {}
     if keep_worst > 0 and frames and not interrupted:
-        for sc, point, market, steps, exch, engine in jobs:
+        for sc, point, market, steps, exch, engine, boot, _nb in jobs:
             sel = table.filter(pl.col("scenario") == sc.name)
             for k, v in point.items():
                 sel = sel.filter(pl.col(f"param_{k}") == v)
             paths = sel.sort("max_drawdown", descending=True, nulls_last=True)["path"].head(keep_worst).to_list()
             for p in paths:
-                cols = _core.run_sweep(market, steps, spec, exch, engine, int(p), 1, 1, [int(p)])
+                cols = _core.run_sweep(market, steps, spec, exch, engine, int(p), 1, 1, [int(p)], boot)
                 curve = cols["equity_curves"].get(int(p))
                 if curve is not None:
                     worst[(sc.name, tuple(sorted(point.items())), int(p))] = curve
     return MonteCarloResult(table, summary, worst, interrupted, elapsed, bars_done)
+
+
+def _bootstrap_spec(
+    sc: Scenario, data: pl.DataFrame | None, block_length: float | None, n_bars: int | None
+) -> dict[str, Any]:
+    from .bootstrap import _check_block_length, _source_columns
+    from .loader import ScenarioLoader
+
+    df = data if data is not None else ScenarioLoader().load_market(sc)
+    return {"columns": _source_columns(df), "n_bars": n_bars, "block_length": _check_block_length(block_length)}
 
 
 def _rows(sc: Scenario, point: dict[str, Any], cols: dict[str, Any]) -> pl.DataFrame:

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::bootstrap::BlockBootstrap;
 use crate::engine::{run_native, EngineConfig};
 use crate::error::{Result, StressError};
 use crate::exchange::ExchangeConfig;
@@ -19,11 +20,48 @@ use crate::metrics::Metrics;
 use crate::strategy::Strategy;
 use crate::stress::plan::{finalize, Columns, Layout, Segment};
 use crate::stress::StressRun;
-use crate::synth::MarketSpec;
+use crate::synth::{MarketPaths, MarketSpec};
+
+/// Where a sweep's paths come from: the synthetic model, or a stationary block bootstrap of real
+/// history ("what if 2021 happened in another order").
+pub enum PathSource {
+    Synthetic(MarketSpec),
+    Bootstrap(BlockBootstrap),
+}
+
+impl PathSource {
+    fn generate(&self, path: u64) -> Result<MarketPaths> {
+        match self {
+            PathSource::Synthetic(m) => m.generate_range(path, 1),
+            PathSource::Bootstrap(b) => b.generate_range(path, 1),
+        }
+    }
+
+    pub fn n_bars(&self) -> usize {
+        match self {
+            PathSource::Synthetic(m) => m.n_bars,
+            PathSource::Bootstrap(b) => b.n_bars(),
+        }
+    }
+
+    pub fn symbols(&self) -> Vec<String> {
+        match self {
+            PathSource::Synthetic(m) => m.symbols.iter().map(|s| s.name.clone()).collect(),
+            PathSource::Bootstrap(b) => b.source().symbols().to_vec(),
+        }
+    }
+
+    fn timestamp(&self, t: usize) -> i64 {
+        match self {
+            PathSource::Synthetic(m) => m.timestamp(t),
+            PathSource::Bootstrap(b) => b.timestamp(t),
+        }
+    }
+}
 
 /// Everything a path needs except its index.
 pub struct SweepSpec {
-    pub market: MarketSpec,
+    pub market: PathSource,
     pub stress: Option<StressRun>,
     pub exchange: ExchangeConfig,
     pub engine: EngineConfig,
@@ -46,8 +84,9 @@ pub struct PathResult {
 
 /// The stressed bars of path `path`.
 pub fn path_market(spec: &SweepSpec, path: u64) -> Result<MarketData> {
-    let gen = spec.market.generate_range(path, 1)?;
-    let (m, n) = (spec.market.n_symbols(), spec.market.n_bars);
+    let gen = spec.market.generate(path)?;
+    let names = spec.market.symbols();
+    let (m, n) = (names.len(), spec.market.n_bars());
     let timestamps: Vec<i64> = (0..n).map(|t| spec.market.timestamp(t)).collect();
     let mut cols = Columns {
         open: gen.open,
@@ -55,6 +94,7 @@ pub fn path_market(spec: &SweepSpec, path: u64) -> Result<MarketData> {
         low: gen.low,
         close: gen.close,
         volume: gen.volume,
+        // a bootstrap of bars without a spread column carries NaN: the engine then uses its default
         spread: gen.spread,
         flags: vec![0; m * n],
     };
@@ -73,7 +113,6 @@ pub fn path_market(spec: &SweepSpec, path: u64) -> Result<MarketData> {
         }
         cols = out.columns;
     }
-    let names = spec.market.symbols.iter().map(|s| s.name.clone()).collect();
     MarketData::new(
         names,
         timestamps,

@@ -40,7 +40,7 @@ fn to_vec(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
 }
 
 /// Copy the columns into owned Rust data and validate them (before the GIL is released).
-fn build_source(cols: &Columns<'_>) -> stresslab_core::Result<BootstrapSource> {
+pub(crate) fn build_source(cols: &Columns<'_>) -> stresslab_core::Result<BootstrapSource> {
     let md = MarketData::new(
         cols.symbols.clone(),
         cols.timestamps.as_array().to_vec(),

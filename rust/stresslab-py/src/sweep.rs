@@ -7,10 +7,11 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use stresslab_core::bootstrap::{BlockBootstrap, BootstrapSource};
 use stresslab_core::metrics::MetricValue;
 use stresslab_core::rng::scenario_key;
 use stresslab_core::stress::StressRun;
-use stresslab_core::sweep::{run_paths, SweepSpec};
+use stresslab_core::sweep::{run_paths, PathSource, SweepSpec};
 use stresslab_core::StressError;
 
 use crate::engine::{build_strategy, PyEngineConfig, PyExchangeConfig};
@@ -38,9 +39,20 @@ pub struct PyMarketSpec {
     stress_correlation: Option<Vec<Vec<f64>>>,
 }
 
-/// Run paths `first_path .. first_path + n_paths` of one scenario.
+/// A block bootstrap of real bars as the path source.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct PyBootstrapSpec<'py> {
+    columns: crate::bootstrap::Columns<'py>,
+    n_bars: Option<usize>,
+    block_length: Option<f64>,
+}
+
+/// Run paths `first_path .. first_path + n_paths` of one scenario. With `bootstrap`, paths are
+/// block-bootstrapped from its real bars (keyed by the market's seed and scenario) instead of
+/// generated from the synthetic model.
 #[pyfunction]
-#[pyo3(signature = (market, steps, strategy, exchange, engine, first_path, n_paths, n_threads, keep_curves=Vec::new()))]
+#[pyo3(signature = (market, steps, strategy, exchange, engine, first_path, n_paths, n_threads, keep_curves=Vec::new(), bootstrap=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn run_sweep<'py>(
     py: Python<'py>,
@@ -53,6 +65,7 @@ pub fn run_sweep<'py>(
     n_paths: usize,
     n_threads: usize,
     keep_curves: Vec<u64>,
+    bootstrap: Option<PyBootstrapSpec<'py>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if n_threads == 0 {
         return to_py(Err(StressError::param("max_workers", "must be >= 1")));
@@ -72,18 +85,32 @@ pub fn run_sweep<'py>(
         m.correlation.clone(),
         m.stress_correlation.clone(),
     ))?;
+    let source = match bootstrap {
+        None => PathSource::Synthetic(spec),
+        Some(b) => {
+            let src: BootstrapSource = to_py(crate::bootstrap::build_source(&b.columns))?;
+            PathSource::Bootstrap(to_py(BlockBootstrap::new(
+                src,
+                b.block_length,
+                b.n_bars,
+                m.seed,
+                scenario_key(&m.scenario),
+            ))?)
+        }
+    };
+    let names = source.symbols();
     let mut built = Vec::with_capacity(steps.len());
     for s in steps {
-        let (mut step, names) = to_py(build_step(s))?;
-        if let Some(names) = names {
-            step.symbols = Some(to_py(symbol_ids(&step, &names, &m.symbols))?);
+        let (mut step, step_names) = to_py(build_step(s))?;
+        if let Some(step_names) = step_names {
+            step.symbols = Some(to_py(symbol_ids(&step, &step_names, &names))?);
         }
         built.push(step);
     }
     let stress = if built.is_empty() { None } else { Some(StressRun::mixed(built, m.seed, scenario_key(&m.scenario))) };
-    let prototype = build_strategy(&strategy, spec.n_bars, spec.n_symbols())?;
+    let prototype = build_strategy(&strategy, source.n_bars(), names.len())?;
     let sweep =
-        SweepSpec { market: spec, stress, exchange: to_py(exchange.to_core())?, engine: to_py(engine.to_core())? };
+        SweepSpec { market: source, stress, exchange: to_py(exchange.to_core())?, engine: to_py(engine.to_core())? };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n_threads)
         .build()
