@@ -316,9 +316,7 @@ def _as_decisions(raw: Any, n_rows: int, n_sym: int) -> np.ndarray:
         arr = arr[None, :]
     if arr.shape != (n_rows, n_sym):
         raise ValueError(f"decisions must have shape ({n_rows}, {n_sym}) (bars x symbols), got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError("decisions contain NaN or infinite values")
-    return arr
+    return arr  # NaN/inf and limits are checked in the engine (step_batch), without a numpy pass
 
 
 def _bar_index(at: Any, timestamps: np.ndarray) -> int:

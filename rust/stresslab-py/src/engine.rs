@@ -485,6 +485,8 @@ impl PyEngine {
         let mut error = None;
         if shape[1] != n {
             error = Some(format!("decision array has shape {shape:?}, expected ({n_rows}, {n})"));
+        } else if rows.iter().any(|x| !x.is_finite()) {
+            error = Some("decisions contain NaN or infinite values".to_string());
         } else if let Some(msg) = rows.chunks(n).find_map(|r| e.check_targets(r).err()) {
             error = Some(msg);
         }
