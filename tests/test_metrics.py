@@ -168,8 +168,14 @@ def test_every_metric_matches_numpy_reference(seed: int) -> None:
     case = random_case(seed)
     got = run(case)
     want = reference(
-        case["equity"], case["e0"], case["pnls"], case["held"], case["exposure"], case["turnover"],
-        case["fees"], case["slippage"],
+        case["equity"],
+        case["e0"],
+        case["pnls"],
+        case["held"],
+        case["exposure"],
+        case["turnover"],
+        case["fees"],
+        case["slippage"],
     )
     assert set(want) == set(METRIC_NAMES)
     assert_matches(got, want)
@@ -181,8 +187,17 @@ def test_custom_levels_and_periods_match_reference(seed: int) -> None:
     case = random_case(100 + seed)
     got = run(case, periods_per_year=252.0, var_levels=(0.9, 0.975), ruin_threshold=0.9)
     want = reference(
-        case["equity"], case["e0"], case["pnls"], case["held"], case["exposure"], case["turnover"],
-        case["fees"], case["slippage"], ppy=252.0, levels=(0.9, 0.975), ruin=0.9,
+        case["equity"],
+        case["e0"],
+        case["pnls"],
+        case["held"],
+        case["exposure"],
+        case["turnover"],
+        case["fees"],
+        case["slippage"],
+        ppy=252.0,
+        levels=(0.9, 0.975),
+        ruin=0.9,
     )
     assert "var_97.5" in got and "es_90" in got and "var_95" not in got
     assert_matches(got, want)

@@ -182,8 +182,13 @@ def test_any_arrow_table_layout():
     steps = [st._native() for st in sl.scenario_steps(sc)]
     for string_type in (pa.string(), pa.large_string()):
         table = pa.table(df.to_arrow()).cast(
-            pa.schema([pa.field("timestamp", pa.timestamp("us", "UTC")), pa.field("symbol", string_type),
-                       *[pa.field(c, pa.float64()) for c in VALUES]])
+            pa.schema(
+                [
+                    pa.field("timestamp", pa.timestamp("us", "UTC")),
+                    pa.field("symbol", string_type),
+                    *[pa.field(c, pa.float64()) for c in VALUES],
+                ]
+            )
         )
         out, rec = sl._core.apply_stress(table, steps, 2, "mix", long, 1e-4, True)
         out, rec = pl.DataFrame(out), pl.DataFrame(rec)

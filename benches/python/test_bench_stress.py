@@ -23,8 +23,14 @@ SHAPES = {"long": (16, 8760), "mc": (256, 720)}
 COLS = ["open", "high", "low", "close", "volume", "spread"]
 
 PARAMS = {
-    "flash_crash": {"drop_pct": 0.2, "duration_bars": 6, "recovery_bars": 24, "recovery_pct": 0.5,
-                    "volume_mult": 8.0, "spread_mult": 5.0},
+    "flash_crash": {
+        "drop_pct": 0.2,
+        "duration_bars": 6,
+        "recovery_bars": 24,
+        "recovery_pct": 0.5,
+        "volume_mult": 8.0,
+        "spread_mult": 5.0,
+    },
     "volatility_spike": {"multiplier": 3.0, "duration_bars": 48},
     "liquidity_drop": {"drop_pct": 0.7, "duration_bars": 24, "spread_elasticity": 0.5},
     "spread_explosion": {"spread_mult": 10.0, "duration_bars": 12},
@@ -33,12 +39,22 @@ PARAMS = {
     "pump_and_dump": {"pump_pct": 0.5, "pump_bars": 12, "dump_pct": 0.6, "dump_bars": 6, "volume_mult": 10.0},
 }
 MIXED = {
-    "correlation_mode": "decorrelate", "correlation_duration_bars": 72,
-    "volatility_multiplier": 3.0, "volatility_duration_bars": 48,
-    "flash_crash_drop_pct": 0.2, "flash_crash_duration_bars": 6, "flash_crash_recovery_bars": 24,
-    "pump_pct": 0.5, "pump_bars": 12, "dump_pct": 0.6, "dump_bars": 6, "pump_volume_mult": 10.0,
-    "liquidity_drop_pct": 0.7, "liquidity_duration_bars": 24,
-    "spread_mult": 10.0, "spread_duration_bars": 12,
+    "correlation_mode": "decorrelate",
+    "correlation_duration_bars": 72,
+    "volatility_multiplier": 3.0,
+    "volatility_duration_bars": 48,
+    "flash_crash_drop_pct": 0.2,
+    "flash_crash_duration_bars": 6,
+    "flash_crash_recovery_bars": 24,
+    "pump_pct": 0.5,
+    "pump_bars": 12,
+    "dump_pct": 0.6,
+    "dump_bars": 6,
+    "pump_volume_mult": 10.0,
+    "liquidity_drop_pct": 0.7,
+    "liquidity_duration_bars": 24,
+    "spread_mult": 10.0,
+    "spread_duration_bars": 12,
     "corruption_pct": 0.01,
 }
 TYPES = {

@@ -13,7 +13,8 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 
 from __future__ import annotations
 
-from . import _core
+from . import _core, strategies
+from .bootstrap import block_bootstrap, optimal_block_length
 from .errors import (
     DataError,
     InsufficientMemoryError,
@@ -21,6 +22,9 @@ from .errors import (
     ScenarioValidationError,
     StresslabError,
 )
+from .exchange import ExchangeSimulator
+from .executor import ScenarioExecutor, market_arrays
+from .library import ScenarioLibrary
 from .loader import ScenarioLoader
 from .market import (
     default_correlations,
@@ -30,6 +34,9 @@ from .market import (
     synthetic_market,
 )
 from .metrics import METRIC_NAMES, compute_metrics
+from .montecarlo import MonteCarloResult, monte_carlo
+from .results import ScenarioResult
+from .runner import StressTestRunner
 from .scenarios import (
     CORRUPTION_TYPES,
     PARAMETER_SPECS,
@@ -69,7 +76,16 @@ __all__ = [
     "InvalidParameterError",
     "ParamSpec",
     "Scenario",
+    "ScenarioLibrary",
     "ScenarioLoader",
+    "ScenarioExecutor",
+    "ScenarioResult",
+    "StressTestRunner",
+    "MonteCarloResult",
+    "monte_carlo",
+    "ExchangeSimulator",
+    "market_arrays",
+    "strategies",
     "ScenarioTransformer",
     "ScenarioType",
     "ScenarioValidationError",
@@ -83,10 +99,12 @@ __all__ = [
     "apply_spread_explosion",
     "apply_stress_steps",
     "apply_volatility_spike",
+    "block_bootstrap",
     "compute_metrics",
     "default_correlations",
     "load_suite",
     "market_statistics",
+    "optimal_block_length",
     "parse_interval",
     "save_suite",
     "scenario_steps",

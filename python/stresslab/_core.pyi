@@ -79,3 +79,26 @@ def apply_stress(
 def stress_flag_bits() -> list[tuple[str, int]]: ...
 def mixed_order() -> list[str]: ...
 def corruption_kinds() -> list[str]: ...
+
+# stationary block bootstrap (rust/stresslab-py/src/bootstrap.rs); `columns` holds `symbols` and the
+# flat symbol-major numpy columns `timestamps` (int64 ms), open, high, low, close, volume, spread
+def bootstrap_market(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+    with_path: bool | None = None,
+) -> _ArrowTable: ...
+def bootstrap_market_arrays(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+) -> dict[str, Any]: ...
+def bootstrap_block_lengths(columns: dict[str, Any]) -> list[float]: ...

@@ -382,11 +382,23 @@ def apply_flash_crash(
     fall over ``recovery_bars``; volume x ``volume_mult`` and spread x ``spread_mult`` in the crash
     (decaying back over the recovery). See the module docs for ``symbols``, ``at`` and the output."""
     params = dict(
-        drop_pct=drop_pct, duration_bars=duration_bars, recovery_bars=recovery_bars,
-        recovery_pct=recovery_pct, volume_mult=volume_mult, spread_mult=spread_mult,
+        drop_pct=drop_pct,
+        duration_bars=duration_bars,
+        recovery_bars=recovery_bars,
+        recovery_pct=recovery_pct,
+        volume_mult=volume_mult,
+        spread_mult=spread_mult,
     )
-    return _single(df, ScenarioType.FLASH_CRASH, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.FLASH_CRASH,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_volatility_spike(
@@ -403,8 +415,16 @@ def apply_volatility_spike(
     """Volatility spike: the window's returns (around their mean) and intrabar range scaled by
     ``multiplier``; realized volatility rises by exactly that factor, bars outside are untouched."""
     params = dict(multiplier=multiplier, duration_bars=duration_bars)
-    return _single(df, ScenarioType.VOLATILITY_SPIKE, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.VOLATILITY_SPIKE,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_liquidity_drop(
@@ -421,8 +441,16 @@ def apply_liquidity_drop(
 ) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Liquidity drop: volume x (1 - ``drop_pct``), spread x (1 - ``drop_pct``) ** -``spread_elasticity``."""
     params = dict(drop_pct=drop_pct, duration_bars=duration_bars, spread_elasticity=spread_elasticity)
-    return _single(df, ScenarioType.LIQUIDITY_DROP, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.LIQUIDITY_DROP,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_spread_explosion(
@@ -438,8 +466,16 @@ def apply_spread_explosion(
 ) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Spread explosion: spread x ``spread_mult`` for ``duration_bars``."""
     params = dict(spread_mult=spread_mult, duration_bars=duration_bars)
-    return _single(df, ScenarioType.SPREAD_EXPLOSION, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.SPREAD_EXPLOSION,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_data_corruption(
@@ -455,12 +491,22 @@ def apply_data_corruption(
     """Data corruption: ``round(corruption_pct * bars)`` bars of each (path, symbol) series
     corrupted with ``corruption_types`` (default: all of :data:`~stresslab.CORRUPTION_TYPES`);
     the record's rows are the ground truth (bar, kind, column)."""
-    types = list(corruption_types) if corruption_types is not None else _spec_default(
-        ScenarioType.DATA_CORRUPTION, "corruption_types"
+    types = (
+        list(corruption_types)
+        if corruption_types is not None
+        else _spec_default(ScenarioType.DATA_CORRUPTION, "corruption_types")
     )
     params = dict(corruption_pct=corruption_pct, corruption_types=types)
-    return _single(df, ScenarioType.DATA_CORRUPTION, params, symbols=symbols, at=None, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.DATA_CORRUPTION,
+        params,
+        symbols=symbols,
+        at=None,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_correlation_breakdown(
@@ -481,8 +527,16 @@ def apply_correlation_breakdown(
     params: dict[str, Any] = dict(mode=mode, duration_bars=duration_bars)
     if target_correlation is not None:
         params["target_correlation"] = target_correlation
-    return _single(df, ScenarioType.CORRELATION_BREAKDOWN, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    return _single(
+        df,
+        ScenarioType.CORRELATION_BREAKDOWN,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )
 
 
 def apply_pump_and_dump(
@@ -501,7 +555,16 @@ def apply_pump_and_dump(
 ) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Pump and dump: rise by ``pump_pct`` over ``pump_bars``, fall by ``dump_pct`` from the top over
     ``dump_bars``, volume x ``volume_mult`` in both phases."""
-    params = dict(pump_pct=pump_pct, pump_bars=pump_bars, dump_pct=dump_pct, dump_bars=dump_bars,
-                  volume_mult=volume_mult)
-    return _single(df, ScenarioType.PUMP_AND_DUMP, params, symbols=symbols, at=at, seed=seed,
-                   scenario=scenario, return_record=return_record)
+    params = dict(
+        pump_pct=pump_pct, pump_bars=pump_bars, dump_pct=dump_pct, dump_bars=dump_bars, volume_mult=volume_mult
+    )
+    return _single(
+        df,
+        ScenarioType.PUMP_AND_DUMP,
+        params,
+        symbols=symbols,
+        at=at,
+        seed=seed,
+        scenario=scenario,
+        return_record=return_record,
+    )

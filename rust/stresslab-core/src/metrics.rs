@@ -32,13 +32,17 @@
 //! number.
 
 mod accumulator;
+mod bars;
 mod flags;
 mod report;
+mod returns;
 pub mod tail;
+mod trades;
 
-pub use accumulator::{MetricsAccumulator, ZERO_VARIANCE_TOL};
+pub use accumulator::MetricsAccumulator;
 pub use flags::{MetricFlag, MetricFlags, FLAG_INFO};
 pub use report::{tail_key, MetricInfo, MetricValue, Metrics, METRIC_INFO};
+pub use returns::ZERO_VARIANCE_TOL;
 pub use tail::TailRisk;
 
 use crate::error::{check_positive, Result, StressError};
@@ -192,10 +196,16 @@ pub fn compute_series(
     cfg.turnover_input = turnover.is_some();
     cfg.holding_input = trade_bars_held.is_some();
     let mut acc = MetricsAccumulator::with_capacity(cfg, bars.len())?;
-    for (i, &e) in bars.iter().enumerate() {
-        let g = exposure.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
-        let v = turnover.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
-        acc.on_bar(e, g, v);
+    // missing series are fed as zeros (their metrics are flagged undefined), a chunk at a time
+    const CHUNK: usize = 4096;
+    let zeros = [0.0; CHUNK];
+    let zero_chunk = zeros.as_slice();
+    for (i, e) in bars.chunks(CHUNK).enumerate() {
+        let range = i * CHUNK..i * CHUNK + e.len();
+        let pad = zero_chunk.get(..e.len()).unwrap_or(&[]);
+        let g = exposure.and_then(|s| s.get(range.clone())).unwrap_or(pad);
+        let v = turnover.and_then(|s| s.get(range)).unwrap_or(pad);
+        acc.on_bars(e, g, v);
     }
     for (i, &pnl) in trade_pnls.iter().enumerate() {
         let held = trade_bars_held.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
@@ -207,6 +217,11 @@ pub fn compute_series(
 
 /// Every value finite and >= `min`, or an error naming the field and the first bad index (+ `offset`).
 fn check_values(field: &str, values: &[f64], min: f64, offset: usize) -> Result<()> {
+    // a branch-free scan per chunk (vectorisable); the slow search runs only when something is wrong
+    let good = |x: f64| (x >= min) & (x.abs() < f64::INFINITY);
+    if values.chunks(1024).all(|c| c.iter().fold(true, |ok, &x| ok & good(x))) {
+        return Ok(());
+    }
     match values.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= min)).map(|(i, x)| (i + offset, x)) {
         None => Ok(()),
         Some((i, x)) if !x.is_finite() => {

@@ -41,7 +41,7 @@ pub struct StepSpec {
 }
 
 /// A validated step and the symbol names it hits (resolved to ids once the data is read).
-fn build_step(spec: StepSpec) -> stresslab_core::Result<(Step, Option<Vec<String>>)> {
+pub(crate) fn build_step(spec: StepSpec) -> stresslab_core::Result<(Step, Option<Vec<String>>)> {
     let aliases: Vec<(String, String)> = spec.aliases.into_iter().collect();
     let name = |canonical: &str| {
         aliases.iter().find(|(c, _)| c == canonical).map_or(canonical.to_string(), |(_, u)| u.clone())
@@ -62,7 +62,7 @@ fn build_step(spec: StepSpec) -> stresslab_core::Result<(Step, Option<Vec<String
 }
 
 /// Symbol names -> ids of the data (error naming the step's `symbols` field otherwise).
-fn symbol_ids(step: &Step, names: &[String], data: &[String]) -> stresslab_core::Result<Vec<u32>> {
+pub(crate) fn symbol_ids(step: &Step, names: &[String], data: &[String]) -> stresslab_core::Result<Vec<u32>> {
     let unknown: Vec<&String> = names.iter().filter(|n| !data.contains(n)).collect();
     if !unknown.is_empty() {
         return Err(

@@ -369,3 +369,51 @@ fn series_uses_the_first_value_as_start_when_no_initial_equity() {
     assert_eq!(err(compute_series(d.clone(), &eq, None, None, None, &[1.0], Some(&[]), 0.0, 0.0)), "trade_bars_held");
     assert_eq!(err(compute_series(d, &eq, None, None, None, &[], None, f64::NAN, 0.0)), "fees");
 }
+
+#[test]
+fn batches_give_the_same_bits_as_single_bars() {
+    let eq: Vec<f64> = (0..2500).map(|t| 1000.0 + ((t * 7919) % 331) as f64 - 150.0 + t as f64 * 0.05).collect();
+    let gx: Vec<f64> = eq.iter().enumerate().map(|(t, e)| if t % 7 < 3 { 0.0 } else { e * 1.5 }).collect();
+    let tv: Vec<f64> = (0..eq.len()).map(|t| if t % 50 == 0 { 500.0 } else { 0.0 }).collect();
+    let mut single = MetricsAccumulator::new(cfg(1000.0)).unwrap();
+    for ((&e, &g), &v) in eq.iter().zip(&gx).zip(&tv) {
+        single.on_bar(e, g, v);
+    }
+    let want = bits(&single.finish());
+    for batch in [1, 7, 1024, 5000] {
+        let mut acc = MetricsAccumulator::new(cfg(1000.0)).unwrap();
+        for ((e, g), v) in eq.chunks(batch).zip(gx.chunks(batch)).zip(tv.chunks(batch)) {
+            acc.on_bars(e, g, v);
+        }
+        assert_eq!(bits(&acc.finish()), want, "batch {batch}");
+    }
+    // mismatched lengths void the result instead of silently dropping bars
+    let mut acc = MetricsAccumulator::new(cfg(1000.0)).unwrap();
+    acc.on_bars(&eq, &gx[1..], &tv);
+    assert!(acc.finish().flags.contains(MetricFlag::InvalidInput));
+}
+
+#[test]
+fn tail_selection_with_sampling_matches_a_full_sort() {
+    // long enough for the sampled threshold path, with a heavy left tail clustered at the end
+    let n = 9000;
+    let mut x = 0.37_f64;
+    let mut eq = Vec::with_capacity(n);
+    let mut e = 1000.0;
+    for t in 0..n {
+        x = (x * 3.999 * (1.0 - x)).clamp(1e-9, 1.0 - 1e-9); // logistic map: deterministic, irregular
+        let shock = if t > n - 300 { -0.02 } else { 0.0 };
+        e *= 1.0 + (x - 0.5) * 0.02 + shock * x;
+        eq.push(e);
+    }
+    let m = run(1000.0, &eq);
+    let mut r: Vec<f64> = eq.iter().scan(1000.0, |p, &e| Some((e / std::mem::replace(p, e)) - 1.0)).collect();
+    r.sort_by(|a, b| a.total_cmp(b));
+    for t in m.tail {
+        let h = (n - 1) as f64 * (1.0 - t.level);
+        let lo = h.floor() as usize;
+        let var = -(r[lo] + (h - lo as f64) * (r[lo + 1] - r[lo]));
+        let es = -r[..=lo].iter().sum::<f64>() / (lo + 1) as f64;
+        assert!(close(t.var, var, 1e-12) && close(t.es, es, 1e-12), "{t:?} vs {var} {es}");
+    }
+}

@@ -1,0 +1,36 @@
+//! Runs W1 with the native engine on a few paths: a target for `valgrind --tool=callgrind`.
+use std::sync::Arc;
+
+use stresslab_core::engine::{run_native, EngineConfig};
+use stresslab_core::exchange::ExchangeConfig;
+use stresslab_core::market::MarketData;
+use stresslab_core::rng::Stream;
+use stresslab_core::strategy::SmaCross;
+
+fn main() {
+    let n = 8760;
+    let mut total = 0.0;
+    for path in 0..4u64 {
+        let mut rng = Stream::from_u64(path);
+        let vs = 0.8 * (1.0f64 / 8760.0).sqrt();
+        let mut p = 30_000.0;
+        let c: Vec<f64> = (0..n)
+            .map(|_| {
+                p *= (-0.5 * vs * vs + vs * rng.normal()).exp();
+                p
+            })
+            .collect();
+        let mut open = vec![30_000.0];
+        open.extend_from_slice(&c[..n - 1]);
+        let high: Vec<f64> = open.iter().zip(&c).map(|(o, c)| o.max(*c)).collect();
+        let low: Vec<f64> = open.iter().zip(&c).map(|(o, c)| o.min(*c)).collect();
+        let ts = (0..n as i64).map(|t| t * 3_600_000).collect();
+        let md = MarketData::new(vec!["BTC".into()], ts, open, high, low, c, vec![1e9; n], None, None).expect("md");
+        let cfg =
+            EngineConfig { keep_equity_curve: false, keep_trades: false, record_events: false, ..Default::default() };
+        let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
+        let out = run_native(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg).expect("run");
+        total += out.metrics.final_equity;
+    }
+    println!("{total}");
+}

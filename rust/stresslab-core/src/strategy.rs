@@ -1,0 +1,321 @@
+//! Native strategies: run inside the bar loop with no Python.
+//!
+//! A strategy sees bar t after its close and writes one target per symbol (a weight of equity,
+//! or units, per the engine's target kind); NaN means "no opinion, keep the current target".
+//! The engine executes a target set at bar t no earlier than bar t+1's open.
+
+use crate::error::{check_range, Result, StressError};
+use crate::market::MarketData;
+
+pub trait Strategy: Send + Sync {
+    /// Called once per bar, in order, after bar t closed. `targets` holds the previous targets.
+    fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]);
+    /// Forget all state (a new path).
+    fn reset(&mut self);
+    /// A fresh copy (one per worker thread in sweeps).
+    fn boxed_clone(&self) -> Box<dyn Strategy>;
+}
+
+/// Hold `weight` of equity in every symbol from the first bar on (equal weights by default).
+#[derive(Clone, Debug)]
+pub struct BuyAndHold {
+    pub weight: Option<f64>,
+}
+
+impl Strategy for BuyAndHold {
+    fn on_bar(&mut self, md: &MarketData, _t: usize, targets: &mut [f64]) {
+        let w = self.weight.unwrap_or(1.0 / md.n_symbols() as f64);
+        targets.iter_mut().for_each(|x| *x = w);
+    }
+    fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+}
+
+/// Rolling sum over a fixed window in O(1) per bar.
+#[derive(Clone, Debug)]
+struct Rolling {
+    buf: Vec<f64>,
+    pos: usize,
+    n: usize,
+    sum: f64,
+    sum2: f64,
+    /// Track the sum of squares (for the standard deviation); SMAs do not need it.
+    squares: bool,
+}
+
+impl Rolling {
+    fn new(window: usize) -> Self {
+        Rolling { buf: vec![0.0; window], pos: 0, n: 0, sum: 0.0, sum2: 0.0, squares: false }
+    }
+    fn with_squares(window: usize) -> Self {
+        Rolling { squares: true, ..Rolling::new(window) }
+    }
+    #[inline(always)]
+    fn push(&mut self, x: f64) {
+        let w = self.buf.len();
+        if self.n == w {
+            let old = self.buf[self.pos];
+            self.sum -= old;
+            if self.squares {
+                self.sum2 -= old * old;
+            }
+        } else {
+            self.n += 1;
+        }
+        self.buf[self.pos] = x;
+        self.sum += x;
+        if self.squares {
+            self.sum2 += x * x;
+        }
+        self.pos += 1;
+        if self.pos == w {
+            self.pos = 0;
+        }
+    }
+    #[inline(always)]
+    fn full(&self) -> bool {
+        self.n == self.buf.len()
+    }
+    #[inline(always)]
+    fn mean(&self) -> f64 {
+        self.sum / self.n as f64
+    }
+    fn std(&self) -> f64 {
+        let n = self.n as f64;
+        ((self.sum2 - self.sum * self.sum / n) / (n - 1.0)).max(0.0).sqrt()
+    }
+    fn reset(&mut self) {
+        let squares = self.squares;
+        *self = Rolling { squares, ..Rolling::new(self.buf.len()) };
+    }
+}
+
+/// Long (or short with `allow_short`) while SMA(fast) > SMA(slow) of the close, flat before
+/// the slow average is defined: the W1 workload's strategy.
+#[derive(Clone, Debug)]
+pub struct SmaCross {
+    fast: Vec<Rolling>,
+    slow: Vec<Rolling>,
+    pub weight: Option<f64>,
+    pub allow_short: bool,
+}
+
+impl SmaCross {
+    pub fn new(fast: usize, slow: usize, n_symbols: usize, weight: Option<f64>, allow_short: bool) -> Result<Self> {
+        if fast == 0 || slow == 0 {
+            return Err(StressError::param("fast", "moving-average windows must be >= 1"));
+        }
+        if fast >= slow {
+            return Err(StressError::param("fast", format!("must be shorter than slow, got fast={fast} slow={slow}")));
+        }
+        check_weight(weight)?;
+        Ok(SmaCross {
+            fast: (0..n_symbols).map(|_| Rolling::new(fast)).collect(),
+            slow: (0..n_symbols).map(|_| Rolling::new(slow)).collect(),
+            weight,
+            allow_short,
+        })
+    }
+}
+
+fn check_weight(weight: Option<f64>) -> Result<()> {
+    if let Some(w) = weight {
+        check_range("weight", w, 0.0, 100.0)?;
+    }
+    Ok(())
+}
+
+impl Strategy for SmaCross {
+    #[inline]
+    fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]) {
+        let w = self.weight.unwrap_or(1.0 / md.n_symbols() as f64);
+        for (s, target) in targets.iter_mut().enumerate() {
+            let c = md.close[s * md.n_bars + t];
+            if !c.is_finite() {
+                continue; // corrupt bar: keep the target, keep the averages clean
+            }
+            let (f, sl) = (&mut self.fast[s], &mut self.slow[s]);
+            f.push(c);
+            sl.push(c);
+            *target = if !sl.full() {
+                0.0
+            } else if f.mean() > sl.mean() {
+                w
+            } else if self.allow_short {
+                -w
+            } else {
+                0.0
+            };
+        }
+    }
+    fn reset(&mut self) {
+        self.fast.iter_mut().chain(self.slow.iter_mut()).for_each(Rolling::reset);
+    }
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+}
+
+/// Long when the return over `lookback` bars exceeds `threshold`, short (if allowed) below
+/// -threshold, flat otherwise.
+#[derive(Clone, Debug)]
+pub struct Momentum {
+    pub lookback: usize,
+    pub threshold: f64,
+    pub weight: Option<f64>,
+    pub allow_short: bool,
+}
+
+impl Momentum {
+    pub fn new(lookback: usize, threshold: f64, weight: Option<f64>, allow_short: bool) -> Result<Self> {
+        if lookback == 0 {
+            return Err(StressError::param("lookback", "must be >= 1"));
+        }
+        check_range("threshold", threshold, 0.0, 10.0)?;
+        check_weight(weight)?;
+        Ok(Momentum { lookback, threshold, weight, allow_short })
+    }
+}
+
+impl Strategy for Momentum {
+    fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]) {
+        let w = self.weight.unwrap_or(1.0 / md.n_symbols() as f64);
+        for (s, target) in targets.iter_mut().enumerate() {
+            if t < self.lookback {
+                *target = 0.0;
+                continue;
+            }
+            let c = md.close[s * md.n_bars + t];
+            let c0 = md.close[s * md.n_bars + t - self.lookback];
+            let r = c / c0 - 1.0;
+            *target = if !r.is_finite() {
+                f64::NAN // corrupt input: keep the previous target
+            } else if r > self.threshold {
+                w
+            } else if r < -self.threshold && self.allow_short {
+                -w
+            } else {
+                0.0
+            };
+        }
+    }
+    fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+}
+
+/// Bollinger-style mean reversion: z = (close - SMA) / sd over `lookback`; long below
+/// -entry_z, short above +entry_z (if allowed), flat once |z| < exit_z, hold in between.
+#[derive(Clone, Debug)]
+pub struct MeanReversion {
+    windows: Vec<Rolling>,
+    pub entry_z: f64,
+    pub exit_z: f64,
+    pub weight: Option<f64>,
+    pub allow_short: bool,
+}
+
+impl MeanReversion {
+    pub fn new(
+        lookback: usize,
+        entry_z: f64,
+        exit_z: f64,
+        n_symbols: usize,
+        weight: Option<f64>,
+        allow_short: bool,
+    ) -> Result<Self> {
+        if lookback < 2 {
+            return Err(StressError::param("lookback", "must be >= 2"));
+        }
+        check_range("entry_z", entry_z, 0.0, 100.0)?;
+        check_range("exit_z", exit_z, 0.0, entry_z)?;
+        check_weight(weight)?;
+        Ok(MeanReversion {
+            windows: (0..n_symbols).map(|_| Rolling::with_squares(lookback)).collect(),
+            entry_z,
+            exit_z,
+            weight,
+            allow_short,
+        })
+    }
+}
+
+impl Strategy for MeanReversion {
+    fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]) {
+        let w = self.weight.unwrap_or(1.0 / md.n_symbols() as f64);
+        for (s, target) in targets.iter_mut().enumerate() {
+            let c = md.close[s * md.n_bars + t];
+            if !c.is_finite() {
+                continue;
+            }
+            let win = &mut self.windows[s];
+            win.push(c);
+            if !win.full() {
+                *target = 0.0;
+                continue;
+            }
+            let sd = win.std();
+            if !(sd > 0.0) {
+                continue;
+            }
+            let z = (c - win.mean()) / sd;
+            let current = if target.is_nan() { 0.0 } else { *target };
+            *target = if z < -self.entry_z {
+                w
+            } else if z > self.entry_z && self.allow_short {
+                -w
+            } else if z.abs() < self.exit_z {
+                0.0
+            } else {
+                current
+            };
+        }
+    }
+    fn reset(&mut self) {
+        self.windows.iter_mut().for_each(Rolling::reset);
+    }
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+}
+
+/// Precomputed targets, shape (n_bars, n_symbols) row-major; NaN = keep the previous target.
+#[derive(Clone, Debug)]
+pub struct TargetSignals {
+    pub targets: Vec<f64>,
+    pub n_symbols: usize,
+}
+
+impl TargetSignals {
+    pub fn new(targets: Vec<f64>, n_bars: usize, n_symbols: usize) -> Result<Self> {
+        if targets.len() != n_bars * n_symbols {
+            return Err(StressError::param(
+                "targets",
+                format!("must have shape (n_bars, n_symbols) = ({n_bars}, {n_symbols}), got {} values", targets.len()),
+            ));
+        }
+        if let Some(i) = targets.iter().position(|x| x.is_infinite()) {
+            return Err(StressError::param("targets", format!("value at flat index {i} is infinite")));
+        }
+        Ok(TargetSignals { targets, n_symbols })
+    }
+}
+
+impl Strategy for TargetSignals {
+    #[inline]
+    fn on_bar(&mut self, _md: &MarketData, t: usize, targets: &mut [f64]) {
+        let row = &self.targets[t * self.n_symbols..(t + 1) * self.n_symbols];
+        for (dst, src) in targets.iter_mut().zip(row) {
+            if !src.is_nan() {
+                *dst = *src;
+            }
+        }
+    }
+    fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,539 @@
+//! Bindings of the execution engine: native runs (no Python in the loop) and a stepping engine
+//! that Python batch strategies drive (`PyEngine.step_batch`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use stresslab_core::engine::{run_native, Engine, EngineConfig, RunOutput, TargetKind};
+use stresslab_core::exchange::{ExchangeConfig, PartialFillPolicy};
+use stresslab_core::market::MarketData;
+use stresslab_core::metrics::{MetricValue, Metrics};
+use stresslab_core::orders::OrderType;
+use stresslab_core::strategy::{BuyAndHold, MeanReversion, Momentum, SmaCross, Strategy, TargetSignals};
+use stresslab_core::StressError;
+
+use crate::errors::to_py;
+
+type CoreResult<T> = stresslab_core::Result<T>;
+
+/// Bars handed over from Python: 2-D arrays (n_symbols, n_bars) and int64 ms timestamps.
+#[derive(FromPyObject)]
+pub struct PyMarket<'py> {
+    #[pyo3(item)]
+    symbols: Vec<String>,
+    #[pyo3(item)]
+    timestamps: PyReadonlyArray1<'py, i64>,
+    #[pyo3(item)]
+    open: PyReadonlyArray2<'py, f64>,
+    #[pyo3(item)]
+    high: PyReadonlyArray2<'py, f64>,
+    #[pyo3(item)]
+    low: PyReadonlyArray2<'py, f64>,
+    #[pyo3(item)]
+    close: PyReadonlyArray2<'py, f64>,
+    #[pyo3(item)]
+    volume: PyReadonlyArray2<'py, f64>,
+    #[pyo3(item)]
+    spread: Option<PyReadonlyArray2<'py, f64>>,
+    #[pyo3(item)]
+    flags: Option<PyReadonlyArray2<'py, u32>>,
+}
+
+fn flat<T: Copy + numpy::Element>(a: &PyReadonlyArray2<'_, T>) -> Vec<T> {
+    a.as_array().iter().copied().collect() // row-major (symbol, bar): symbol-major layout
+}
+
+impl PyMarket<'_> {
+    pub fn to_core(&self) -> CoreResult<MarketData> {
+        let shape = self.close.shape();
+        for (name, a) in [("open", &self.open), ("high", &self.high), ("low", &self.low), ("volume", &self.volume)] {
+            if a.shape() != shape {
+                return Err(StressError::Data(format!(
+                    "column {name} has shape {:?}, close has {:?}",
+                    a.shape(),
+                    shape
+                )));
+            }
+        }
+        if shape[0] != self.symbols.len() || shape[1] != self.timestamps.len() {
+            return Err(StressError::Data(format!(
+                "columns must be (n_symbols, n_bars) = ({}, {}), got {:?}",
+                self.symbols.len(),
+                self.timestamps.len(),
+                shape
+            )));
+        }
+        MarketData::new(
+            self.symbols.clone(),
+            self.timestamps.as_array().to_vec(),
+            flat(&self.open),
+            flat(&self.high),
+            flat(&self.low),
+            flat(&self.close),
+            flat(&self.volume),
+            self.spread.as_ref().map(flat),
+            self.flags.as_ref().map(flat),
+        )
+    }
+}
+
+fn get_f(d: &HashMap<String, f64>, k: &str, default: f64) -> f64 {
+    d.get(k).copied().unwrap_or(default)
+}
+
+const EXCHANGE_FLOATS: [&str; 20] = [
+    "base_slippage_pct",
+    "default_spread_pct",
+    "vol_slippage_coef",
+    "impact_coef",
+    "maker_fee_pct",
+    "taker_fee_pct",
+    "participation_rate",
+    "failure_rate",
+    "failure_vol_sensitivity",
+    "failure_liquidity_sensitivity",
+    "max_failure_rate",
+    "base_latency_ms",
+    "latency_sigma",
+    "latency_spike_prob",
+    "latency_spike_mult",
+    "latency_spike_threshold_ms",
+    "limit_penetration_bps",
+    "touch_fill_prob",
+    "stats_halflife_bars",
+    "max_order_age_bars",
+];
+
+/// Exchange configuration from the Python keyword arguments (validated).
+#[derive(FromPyObject)]
+pub struct PyExchangeConfig {
+    #[pyo3(item)]
+    numbers: HashMap<String, f64>,
+    #[pyo3(item)]
+    use_spread: bool,
+    #[pyo3(item)]
+    clamp_to_bar: bool,
+    #[pyo3(item)]
+    partial_fill_policy: String,
+    #[pyo3(item)]
+    outages: Vec<(usize, usize)>,
+}
+
+impl PyExchangeConfig {
+    pub fn to_core(&self) -> CoreResult<ExchangeConfig> {
+        let d = &self.numbers;
+        if let Some(k) = d.keys().find(|k| !EXCHANGE_FLOATS.contains(&k.as_str())) {
+            return Err(StressError::param(
+                k.as_str(),
+                format!("unknown exchange parameter; allowed: {}", EXCHANGE_FLOATS.join(", ")),
+            ));
+        }
+        let base = ExchangeConfig::default();
+        let policy = match self.partial_fill_policy.as_str() {
+            "retry" => PartialFillPolicy::Retry,
+            "cancel" => PartialFillPolicy::Cancel,
+            other => {
+                return Err(StressError::param(
+                    "partial_fill_policy",
+                    format!("must be 'retry' or 'cancel', got {other:?}"),
+                ))
+            }
+        };
+        let age = get_f(d, "max_order_age_bars", f64::INFINITY);
+        if age.is_nan() || age < 1.0 {
+            return Err(StressError::param("max_order_age_bars", format!("must be >= 1 bar, got {age}")));
+        }
+        let cfg = ExchangeConfig {
+            base_slippage_pct: get_f(d, "base_slippage_pct", base.base_slippage_pct),
+            use_spread: self.use_spread,
+            default_spread_pct: get_f(d, "default_spread_pct", base.default_spread_pct),
+            vol_slippage_coef: get_f(d, "vol_slippage_coef", base.vol_slippage_coef),
+            impact_coef: get_f(d, "impact_coef", base.impact_coef),
+            maker_fee_pct: get_f(d, "maker_fee_pct", base.maker_fee_pct),
+            taker_fee_pct: get_f(d, "taker_fee_pct", base.taker_fee_pct),
+            participation_rate: get_f(d, "participation_rate", base.participation_rate),
+            partial_fill_policy: policy,
+            max_order_age_bars: if age.is_finite() { age as usize } else { usize::MAX },
+            failure_rate: get_f(d, "failure_rate", base.failure_rate),
+            failure_vol_sensitivity: get_f(d, "failure_vol_sensitivity", base.failure_vol_sensitivity),
+            failure_liquidity_sensitivity: get_f(
+                d,
+                "failure_liquidity_sensitivity",
+                base.failure_liquidity_sensitivity,
+            ),
+            max_failure_rate: get_f(d, "max_failure_rate", base.max_failure_rate),
+            base_latency_ms: get_f(d, "base_latency_ms", base.base_latency_ms),
+            latency_sigma: get_f(d, "latency_sigma", base.latency_sigma),
+            latency_spike_prob: get_f(d, "latency_spike_prob", base.latency_spike_prob),
+            latency_spike_mult: get_f(d, "latency_spike_mult", base.latency_spike_mult),
+            latency_spike_threshold_ms: get_f(d, "latency_spike_threshold_ms", base.latency_spike_threshold_ms),
+            limit_penetration_bps: get_f(d, "limit_penetration_bps", base.limit_penetration_bps),
+            touch_fill_prob: get_f(d, "touch_fill_prob", base.touch_fill_prob),
+            clamp_to_bar: self.clamp_to_bar,
+            outages: self.outages.clone(),
+            stats_halflife_bars: get_f(d, "stats_halflife_bars", base.stats_halflife_bars),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Check an exchange configuration now (so a bad one fails at construction, not at run time).
+#[pyfunction]
+pub fn check_exchange_config(cfg: PyExchangeConfig) -> PyResult<()> {
+    to_py(cfg.to_core()).map(|_| ())
+}
+
+#[derive(FromPyObject)]
+pub struct PyEngineConfig {
+    #[pyo3(item)]
+    initial_capital: f64,
+    #[pyo3(item)]
+    target: String,
+    #[pyo3(item)]
+    rebalance: bool,
+    #[pyo3(item)]
+    rebalance_threshold: f64,
+    #[pyo3(item)]
+    max_abs_target: f64,
+    #[pyo3(item)]
+    keep_equity_curve: bool,
+    #[pyo3(item)]
+    keep_trades: bool,
+    #[pyo3(item)]
+    record_events: bool,
+    #[pyo3(item)]
+    periods_per_year: Option<f64>,
+    #[pyo3(item)]
+    seed: u64,
+    #[pyo3(item)]
+    scenario: u64,
+    #[pyo3(item)]
+    path: u64,
+}
+
+impl PyEngineConfig {
+    pub fn to_core(&self) -> CoreResult<EngineConfig> {
+        let target_kind = match self.target.as_str() {
+            "weight" => TargetKind::Weight,
+            "units" => TargetKind::Units,
+            other => return Err(StressError::param("target", format!("must be 'weight' or 'units', got {other:?}"))),
+        };
+        let cfg = EngineConfig {
+            initial_capital: self.initial_capital,
+            target_kind,
+            rebalance: self.rebalance,
+            rebalance_threshold: self.rebalance_threshold,
+            max_abs_target: self.max_abs_target,
+            min_trade_notional: 1e-9,
+            keep_equity_curve: self.keep_equity_curve,
+            keep_trades: self.keep_trades,
+            record_events: self.record_events,
+            periods_per_year: self.periods_per_year,
+            seed: self.seed,
+            scenario: self.scenario,
+            path: self.path,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// A native strategy from its spec dict: {"kind": "sma_cross", "fast": 24, ...}.
+pub fn build_strategy(spec: &Bound<'_, PyDict>, n_bars: usize, n_symbols: usize) -> PyResult<Box<dyn Strategy>> {
+    let kind: String =
+        spec.get_item("kind")?.ok_or_else(|| PyRuntimeError::new_err("strategy spec without kind"))?.extract()?;
+    let get_f = |k: &str, d: f64| -> PyResult<f64> {
+        Ok(match spec.get_item(k)? {
+            Some(v) if !v.is_none() => v.extract()?,
+            _ => d,
+        })
+    };
+    let get_u = |k: &str, d: usize| -> PyResult<usize> {
+        Ok(match spec.get_item(k)? {
+            Some(v) if !v.is_none() => v.extract()?,
+            _ => d,
+        })
+    };
+    let weight: Option<f64> = match spec.get_item("weight")? {
+        Some(v) if !v.is_none() => Some(v.extract()?),
+        _ => None,
+    };
+    let allow_short: bool = match spec.get_item("allow_short")? {
+        Some(v) => v.extract()?,
+        None => false,
+    };
+    let s: CoreResult<Box<dyn Strategy>> = match kind.as_str() {
+        "buy_and_hold" => Ok(Box::new(BuyAndHold { weight })),
+        "sma_cross" => SmaCross::new(get_u("fast", 24)?, get_u("slow", 96)?, n_symbols, weight, allow_short)
+            .map(|s| Box::new(s) as _),
+        "momentum" => Momentum::new(get_u("lookback", 24)?, get_f("threshold", 0.0)?, weight, allow_short)
+            .map(|s| Box::new(s) as _),
+        "mean_reversion" => MeanReversion::new(
+            get_u("lookback", 48)?,
+            get_f("entry_z", 2.0)?,
+            get_f("exit_z", 0.5)?,
+            n_symbols,
+            weight,
+            allow_short,
+        )
+        .map(|s| Box::new(s) as _),
+        "target_signals" => {
+            let arr: PyReadonlyArray2<'_, f64> =
+                spec.get_item("targets")?.ok_or_else(|| PyRuntimeError::new_err("targets missing"))?.extract()?;
+            let shape = arr.shape().to_vec();
+            if shape != [n_bars, n_symbols] {
+                return to_py(Err(StressError::param(
+                    "targets",
+                    format!("must have shape (n_bars, n_symbols) = ({n_bars}, {n_symbols}), got {shape:?}"),
+                )));
+            }
+            TargetSignals::new(arr.as_array().iter().copied().collect(), n_bars, n_symbols).map(|s| Box::new(s) as _)
+        }
+        other => Err(StressError::param("strategy", format!("unknown native strategy {other:?}"))),
+    };
+    to_py(s)
+}
+
+fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    for (name, value) in m.values() {
+        match value {
+            MetricValue::Float(x) => out.set_item(name, x)?,
+            MetricValue::Count(c) => out.set_item(name, c)?,
+            MetricValue::Bool(b) => out.set_item(name, b)?,
+        }
+    }
+    let flags: Vec<&str> = m.flags.iter().map(|f| f.name()).collect();
+    out.set_item("flags", PyList::new(py, flags)?)?;
+    let undefined = PyDict::new(py);
+    for (name, reason) in m.undefined() {
+        undefined.set_item(name, reason)?;
+    }
+    out.set_item("undefined", undefined)?;
+    Ok(out)
+}
+
+/// Everything a run produced, as plain Python/numpy objects.
+pub fn output_dict<'py>(py: Python<'py>, o: RunOutput) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("metrics", metrics_dict(py, &o.metrics)?)?;
+    d.set_item("equity_curve", PyArray1::from_vec(py, o.equity_curve))?;
+    let trades = PyDict::new(py);
+    let t = &o.trades;
+    trades.set_item("symbol", PyArray1::from_iter(py, t.iter().map(|x| x.symbol as i64)))?;
+    trades.set_item("entry_bar", PyArray1::from_iter(py, t.iter().map(|x| x.entry_bar as i64)))?;
+    trades.set_item("exit_bar", PyArray1::from_iter(py, t.iter().map(|x| x.exit_bar as i64)))?;
+    trades.set_item("side", PyArray1::from_iter(py, t.iter().map(|x| x.side)))?;
+    trades.set_item("max_qty", PyArray1::from_iter(py, t.iter().map(|x| x.max_qty)))?;
+    trades.set_item("entry_price", PyArray1::from_iter(py, t.iter().map(|x| x.entry_price)))?;
+    trades.set_item("exit_price", PyArray1::from_iter(py, t.iter().map(|x| x.exit_price)))?;
+    trades.set_item("pnl", PyArray1::from_iter(py, t.iter().map(|x| x.pnl)))?;
+    trades.set_item("fees", PyArray1::from_iter(py, t.iter().map(|x| x.fees)))?;
+    trades.set_item("closed", PyList::new(py, t.iter().map(|x| x.closed))?)?;
+    d.set_item("trades", trades)?;
+    let ev = PyDict::new(py);
+    let e = &o.events;
+    ev.set_item("bar", PyArray1::from_iter(py, e.iter().map(|x| x.bar as i64)))?;
+    ev.set_item("kind", PyList::new(py, e.iter().map(|x| x.kind.name()))?)?;
+    ev.set_item("symbol", PyArray1::from_iter(py, e.iter().map(|x| x.symbol)))?;
+    ev.set_item("qty", PyArray1::from_iter(py, e.iter().map(|x| x.qty)))?;
+    ev.set_item("price", PyArray1::from_iter(py, e.iter().map(|x| x.price)))?;
+    ev.set_item("value", PyArray1::from_iter(py, e.iter().map(|x| x.value)))?;
+    ev.set_item("reason", PyList::new(py, e.iter().map(|x| x.reason))?)?;
+    d.set_item("events", ev)?;
+    d.set_item("fills", o.fills)?;
+    d.set_item("partial_fills", o.partial_fills)?;
+    d.set_item("execution_failures", o.execution_failures)?;
+    let rej = PyDict::new(py);
+    for (name, n) in ["outage", "exchange_failure", "invalid_price", "no_liquidity"].iter().zip(o.rejections) {
+        rej.set_item(*name, n)?;
+    }
+    d.set_item("rejections", rej)?;
+    d.set_item("latency_spikes", o.latency_spikes)?;
+    d.set_item("cancelled_orders", o.cancelled_orders)?;
+    d.set_item("strategy_failures", o.strategy_failures)?;
+    d.set_item("final_positions", PyArray1::from_vec(py, o.final_positions))?;
+    d.set_item("final_cash", o.final_cash)?;
+    Ok(d)
+}
+
+/// Run a native strategy over the bars with the GIL released.
+#[pyfunction]
+pub fn run_native_strategy<'py>(
+    py: Python<'py>,
+    market: PyMarket<'py>,
+    strategy: Bound<'py, PyDict>,
+    exchange: PyExchangeConfig,
+    engine: PyEngineConfig,
+) -> PyResult<Bound<'py, PyDict>> {
+    let md = to_py(market.to_core())?;
+    let mut strat = build_strategy(&strategy, md.n_bars, md.n_symbols())?;
+    let ex = to_py(exchange.to_core())?;
+    let cfg = to_py(engine.to_core())?;
+    let md = Arc::new(md);
+    let out = py.detach(move || run_native(md, strat.as_mut(), ex, cfg));
+    output_dict(py, to_py(out)?)
+}
+
+/// Run many native jobs in parallel (rayon pool of `n_threads`, GIL released). Each job is
+/// (market, strategy spec, exchange config, engine config); results come back in job order,
+/// each an output dict or the error message of that job (one failing job does not stop the rest).
+#[pyfunction]
+pub fn run_native_batch<'py>(
+    py: Python<'py>,
+    jobs: Vec<(PyMarket<'py>, Bound<'py, PyDict>, PyExchangeConfig, PyEngineConfig)>,
+    n_threads: usize,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    use rayon::prelude::*;
+    type Prepared = Result<(Arc<MarketData>, Box<dyn Strategy>, ExchangeConfig, EngineConfig), String>;
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(jobs.len());
+    for (market, spec, ex, eng) in &jobs {
+        let job = (|| -> PyResult<_> {
+            let md = to_py(market.to_core())?;
+            let strat = build_strategy(spec, md.n_bars, md.n_symbols())?;
+            Ok((Arc::new(md), strat, to_py(ex.to_core())?, to_py(eng.to_core())?))
+        })();
+        prepared.push(job.map_err(|e| e.to_string()));
+    }
+    if n_threads == 0 {
+        return to_py(Err(StressError::param("max_workers", "must be >= 1")));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let outs: Vec<Result<RunOutput, String>> = py.detach(|| {
+        pool.install(|| {
+            prepared
+                .into_par_iter()
+                .map(|job| {
+                    let (md, mut strat, ex, cfg) = job?;
+                    run_native(md, strat.as_mut(), ex, cfg).map_err(|e| e.to_string())
+                })
+                .collect()
+        })
+    });
+    outs.into_iter()
+        .map(|o| match o {
+            Ok(out) => output_dict(py, out).map(|d| d.into_any()),
+            Err(msg) => Ok(pyo3::types::PyString::new(py, &msg).into_any()),
+        })
+        .collect()
+}
+
+/// The engine stepped from Python, one batch of decisions at a time.
+#[pyclass(unsendable)]
+pub struct PyEngine {
+    engine: Option<Engine>,
+}
+
+impl PyEngine {
+    fn get(&mut self) -> PyResult<&mut Engine> {
+        self.engine.as_mut().ok_or_else(|| PyRuntimeError::new_err("the run is finished"))
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    fn new(market: PyMarket<'_>, exchange: PyExchangeConfig, engine: PyEngineConfig) -> PyResult<Self> {
+        let md = Arc::new(to_py(market.to_core())?);
+        let e = to_py(Engine::new(md, to_py(exchange.to_core())?, to_py(engine.to_core())?))?;
+        Ok(PyEngine { engine: Some(e) })
+    }
+
+    #[getter]
+    fn n_bars(&mut self) -> PyResult<usize> {
+        Ok(self.get()?.n_bars())
+    }
+
+    #[getter]
+    fn next_bar(&mut self) -> PyResult<usize> {
+        Ok(self.get()?.next_bar())
+    }
+
+    /// (cash, equity, positions) as of the last processed bar.
+    fn context<'py>(&mut self, py: Python<'py>) -> PyResult<(f64, f64, Bound<'py, PyArray1<f64>>, usize)> {
+        let e = self.get()?;
+        Ok((e.account.cash, e.equity(), PyArray1::from_slice(py, e.positions()), e.open_orders().len()))
+    }
+
+    /// Process bars [t0, t1) taking the decision rows (t1 - t0, n_symbols) made on them.
+    /// Returns None, or the message of a rejected decision batch (then the run goes flat).
+    fn step_batch(
+        &mut self,
+        py: Python<'_>,
+        t0: usize,
+        decisions: PyReadonlyArray2<'_, f64>,
+    ) -> PyResult<Option<String>> {
+        let e = self.get()?;
+        if t0 != e.next_bar() {
+            return Err(PyRuntimeError::new_err(format!("expected batch at bar {}, got {t0}", e.next_bar())));
+        }
+        let shape = decisions.shape().to_vec();
+        let n = e.md.n_symbols();
+        let n_rows = shape[0];
+        if t0 + n_rows > e.n_bars() {
+            return Err(PyRuntimeError::new_err("batch runs past the last bar"));
+        }
+        let rows: Vec<f64> = decisions.as_array().iter().copied().collect();
+        let mut error = None;
+        if shape[1] != n {
+            error = Some(format!("decision array has shape {shape:?}, expected ({n_rows}, {n})"));
+        } else if rows.iter().any(|x| !x.is_finite()) {
+            error = Some("decisions contain NaN or infinite values".to_string());
+        } else if let Some(msg) = rows.chunks(n).find_map(|r| e.check_targets(r).err()) {
+            error = Some(msg);
+        }
+        let step = |e: &mut Engine| {
+            for (k, t) in (t0..t0 + n_rows).enumerate() {
+                e.process_bar(t);
+                if error.is_none() {
+                    e.apply_targets(&rows[k * n..(k + 1) * n]);
+                }
+            }
+        };
+        if let Some(msg) = &error {
+            e.strategy_failed(t0, msg.clone());
+        }
+        if n_rows >= 256 {
+            py.detach(|| step(e));
+        } else {
+            step(e); // a short batch is cheaper than releasing and re-taking the GIL
+        }
+        Ok(error)
+    }
+
+    /// Process bars [t0, t1) with no new decision (after a failed strategy call the run is flat).
+    fn skip_batch(&mut self, t0: usize, t1: usize) -> PyResult<()> {
+        let e = self.get()?;
+        for t in t0..t1.min(e.n_bars()) {
+            e.process_bar(t);
+        }
+        Ok(())
+    }
+
+    /// Record a strategy exception for the batch starting at t0; the run goes flat.
+    fn strategy_failed(&mut self, t0: usize, message: String) -> PyResult<()> {
+        self.get()?.strategy_failed(t0, message);
+        Ok(())
+    }
+
+    /// Submit an explicit order (fills from the next bar on). Returns the order id.
+    #[pyo3(signature = (symbol, qty, order_type="market", price=None))]
+    fn submit_order(&mut self, symbol: usize, qty: f64, order_type: &str, price: Option<f64>) -> PyResult<u64> {
+        let kind = to_py(OrderType::parse(order_type))?;
+        to_py(self.get()?.submit_order(symbol, qty, kind, price.unwrap_or(f64::NAN)))
+    }
+
+    /// Close the books and return the run's output dict.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.engine.take().ok_or_else(|| PyRuntimeError::new_err("the run is finished"))?;
+        output_dict(py, e.finish())
+    }
+}
