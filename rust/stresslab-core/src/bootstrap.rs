@@ -43,8 +43,21 @@ use crate::market::MarketData;
 use crate::rng::{Domain, Stream, MARKET};
 use crate::synth::{MarketPaths, PathView, BYTES_PER_BAR};
 
-/// Blocks up to this length are copied bar by bar, longer ones column by column.
-const SHORT_BLOCK: usize = 8;
+/// One source bar, with everything a path needs from it in one 64-byte cache line: short blocks
+/// are random reads, and one line per bar (instead of one per column) is what makes them cheap.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct SourceBar {
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+    spread: f64,
+    /// 1 / close: a block's scale factor is then one multiply, not a division, on the path's
+    /// serial chain (block start level -> block end level -> next block's scale).
+    inv_close: f64,
+}
 
 /// The source bars in resampling form. Build with [`BootstrapSource::new`] (validates the data).
 #[derive(Clone, Debug)]
@@ -55,16 +68,8 @@ pub struct BootstrapSource {
     n_units: usize,
     start_ms: i64,
     interval_ms: i64,
-    /// The validated source columns, symbol-major (`s * n_src + t`).
-    open: Vec<f64>,
-    high: Vec<f64>,
-    low: Vec<f64>,
-    close: Vec<f64>,
-    volume: Vec<f64>,
-    spread: Vec<f64>,
-    /// 1 / close: a block's scale factor is then one multiply, not a division, on the path's
-    /// serial chain (block start level -> block end level -> next block's scale).
-    inv_close: Vec<f64>,
+    /// The validated source bars, symbol-major (`s * n_src + t`).
+    bars: Vec<SourceBar>,
     /// Per symbol: lowest low and highest high, to bound a path's prices from its scale factors.
     lowest: Vec<f64>,
     highest: Vec<f64>,
@@ -114,19 +119,24 @@ impl BootstrapSource {
             }
         }
         let rows = |s: usize| md.idx(s, 0)..md.idx(s, 0) + n;
+        let bars = (0..m * n)
+            .map(|i| SourceBar {
+                open: md.open[i],
+                high: md.high[i],
+                low: md.low[i],
+                close: md.close[i],
+                volume: md.volume[i],
+                spread: md.spread[i],
+                inv_close: 1.0 / md.close[i],
+            })
+            .collect();
         Ok(BootstrapSource {
             symbols: md.symbols.clone(),
             n_src: n,
             n_units: n - 1,
             start_ms: md.timestamps[1],
             interval_ms: md.interval_ms(),
-            open: md.open.clone(),
-            high: md.high.clone(),
-            low: md.low.clone(),
-            close: md.close.clone(),
-            inv_close: md.close.iter().map(|c| 1.0 / c).collect(),
-            volume: md.volume.clone(),
-            spread: md.spread.clone(),
+            bars,
             lowest: (0..m).map(|s| md.low[rows(s)].iter().copied().fold(f64::INFINITY, f64::min)).collect(),
             highest: (0..m).map(|s| md.high[rows(s)].iter().copied().fold(0.0, f64::max)).collect(),
         })
@@ -147,8 +157,8 @@ impl BootstrapSource {
 
     /// Log returns `ln(C_t / C_{t-1})` of symbol `s` (one per unit).
     pub fn log_returns(&self, s: usize) -> Vec<f64> {
-        let c = &self.close[s * self.n_src..(s + 1) * self.n_src];
-        c.windows(2).map(|w| (w[1] / w[0]).ln()).collect()
+        let bars = &self.bars[s * self.n_src..(s + 1) * self.n_src];
+        bars.windows(2).map(|w| (w[1].close / w[0].close).ln()).collect()
     }
 
     /// Politis-White block length of each symbol's log returns.
@@ -303,11 +313,7 @@ impl BlockBootstrap {
         let (nb, ns) = (self.n_bars, src.n_src);
         let mut ok = true;
         for s in 0..src.n_symbols() {
-            let bars = s * ns..(s + 1) * ns;
-            let (o_src, h_src, l_src, c_src) =
-                (&src.open[bars.clone()], &src.high[bars.clone()], &src.low[bars.clone()], &src.close[bars.clone()]);
-            let (v_src, sp_src, inv_close) =
-                (&src.volume[bars.clone()], &src.spread[bars.clone()], &src.inv_close[bars]);
+            let bars = &src.bars[s * ns..(s + 1) * ns];
             let row = s * nb..(s + 1) * nb;
             let (open, high, low, close) = (
                 &mut out.open[row.clone()],
@@ -316,37 +322,28 @@ impl BlockBootstrap {
                 &mut out.close[row.clone()],
             );
             let (volume, spread) = (&mut out.volume[row.clone()], &mut out.spread[row]);
-            let mut prev = c_src[0];
+            let mut prev = bars[0].close;
             let (mut min_scale, mut max_scale) = (1.0f64, 1.0f64);
             let mut k = 0;
             for &(u, len) in blocks {
                 // unit u is source bar u + 1, whose previous close is source bar u's
-                let scale = prev * inv_close[u];
+                let scale = prev * bars[u].inv_close;
                 min_scale = min_scale.min(scale);
                 max_scale = max_scale.max(scale);
-                if len <= SHORT_BLOCK {
-                    // short blocks: one pass per bar beats setting up six slice loops
-                    for (j, t) in (k..k + len).zip(u + 1..) {
-                        open[j] = scale * o_src[t];
-                        high[j] = scale * h_src[t];
-                        low[j] = scale * l_src[t];
-                        close[j] = scale * c_src[t];
-                        volume[j] = v_src[t];
-                        spread[j] = sp_src[t];
-                    }
-                } else {
-                    let (seg, dst) = (u + 1..u + 1 + len, k..k + len);
-                    for (col, from) in
-                        [(&mut *open, o_src), (&mut *high, h_src), (&mut *low, l_src), (&mut *close, c_src)]
-                    {
-                        for (d, x) in col[dst.clone()].iter_mut().zip(&from[seg.clone()]) {
-                            *d = scale * x;
-                        }
-                    }
-                    volume[dst.clone()].copy_from_slice(&v_src[seg.clone()]);
-                    spread[dst].copy_from_slice(&sp_src[seg]);
+                let seg = &bars[u + 1..u + 1 + len];
+                let dst = k..k + len;
+                let (o, h, l, c) =
+                    (&mut open[dst.clone()], &mut high[dst.clone()], &mut low[dst.clone()], &mut close[dst.clone()]);
+                let (v, sp) = (&mut volume[dst.clone()], &mut spread[dst]);
+                for (j, b) in seg.iter().enumerate() {
+                    o[j] = scale * b.open;
+                    h[j] = scale * b.high;
+                    l[j] = scale * b.low;
+                    c[j] = scale * b.close;
+                    v[j] = b.volume;
+                    sp[j] = b.spread;
                 }
-                prev = scale * c_src[u + len]; // = close[k + len - 1], without reading it back
+                prev = scale * bars[u + len].close; // = close[k + len - 1], without reading it back
                 k += len;
             }
             // every price is a scale times a source price in [lowest low, highest high]
