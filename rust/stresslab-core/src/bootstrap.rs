@@ -12,8 +12,9 @@
 //! hold in the source (scaling by one positive factor keeps the order, rounding included).
 //!
 //! Within a block the units are consecutive source bars, so the whole block is the source segment
-//! times one factor (the path level over the source level at the block's start): a vectorisable
-//! scaled copy with no per-bar dependency chain.
+//! times one factor (the path level over the source level at the block's start): a scaled copy
+//! with no per-bar dependency chain. Each source bar keeps its fields in one cache line, because
+//! with the short blocks real returns call for (automatic lengths of 2-15 h) reads are random.
 //!
 //! # Blocks
 //! A path is filled block by block: a block starts at a uniform random unit and has a geometric
