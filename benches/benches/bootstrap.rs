@@ -91,19 +91,16 @@ fn bench_bootstrap(c: &mut Criterion) {
                 let mut bufs = vec![0.0; 6 * N_PATHS * per_path];
                 b.iter(|| {
                     pool.install(|| {
-                        bufs.par_chunks_mut(6 * per_path).enumerate().for_each_init(
-                            || vec![0usize; N_BARS],
-                            |idx, (p, ch)| {
-                                let (open, rest) = ch.split_at_mut(per_path);
-                                let (high, rest) = rest.split_at_mut(per_path);
-                                let (low, rest) = rest.split_at_mut(per_path);
-                                let (close, rest) = rest.split_at_mut(per_path);
-                                let (volume, spread) = rest.split_at_mut(per_path);
-                                let mut view = PathView { open, high, low, close, volume, spread };
-                                bs.fill_indices(p as u64, idx);
-                                black_box(bs.fill_path(idx, &mut view));
-                            },
-                        )
+                        bufs.par_chunks_mut(6 * per_path).enumerate().for_each_init(Vec::new, |blocks, (p, ch)| {
+                            let (open, rest) = ch.split_at_mut(per_path);
+                            let (high, rest) = rest.split_at_mut(per_path);
+                            let (low, rest) = rest.split_at_mut(per_path);
+                            let (close, rest) = rest.split_at_mut(per_path);
+                            let (volume, spread) = rest.split_at_mut(per_path);
+                            let mut view = PathView { open, high, low, close, volume, spread };
+                            bs.blocks(p as u64, blocks);
+                            black_box(bs.fill_path(blocks, &mut view));
+                        })
                     })
                 })
             });

@@ -2,14 +2,19 @@
 //! consecutive real bars, so a user can ask "what if 2021 happened in another order".
 //!
 //! # Resampling units
-//! Every source bar `t >= 1` becomes one unit: its close-to-close gross return `C_t / C_{t-1}` and
-//! its open, high and low relative to its own previous close (`O_t / C_{t-1}`, ...), plus its
-//! volume and spread. A path is a sequence of units; its prices are rebuilt from the first source
-//! close `C_0` by `C_k = C_{k-1} * (C_t / C_{t-1})` (so the path's log returns are exactly the
-//! resampled log returns `ln(C_t / C_{t-1})`), and each bar's open/high/low is the original bar's
-//! ratio times the path's previous close. OHLC invariants therefore hold whenever they hold in the
-//! source (high and low are also clamped to the open and close against rounding), intrabar ranges
-//! and opening gaps are real, and volume and spread are copied unchanged.
+//! Every source bar `t >= 1` is one unit: its close-to-close gross return `C_t / C_{t-1}`, its
+//! open, high and low relative to its own previous close (`O_t / C_{t-1}`, ...), its volume and
+//! spread. A path is a sequence of units; its prices continue from the first source close `C_0`,
+//! and each bar is the source bar scaled by the path's previous close over the source's
+//! (`O = C_prev_path * O_t / C_{t-1}`, same for H, L, C). The path's close-to-close log returns
+//! are therefore the resampled `ln(C_t / C_{t-1})` (up to rounding), intrabar ranges and opening
+//! gaps are real, volume and spread are copied, and OHLC invariants hold exactly whenever they
+//! hold in the source (scaling by one positive factor keeps the order, rounding included).
+//!
+//! Within a block the units are consecutive source bars, so the whole block is the source segment
+//! times one factor (the path level over the source level at the block's start): a scaled copy
+//! with no per-bar dependency chain. Each source bar keeps its fields in one cache line, because
+//! with the short blocks real returns call for (automatic lengths of 2-15 h) reads are random.
 //!
 //! # Blocks
 //! A path is filled block by block: a block starts at a uniform random unit and has a geometric
@@ -39,23 +44,36 @@ use crate::market::MarketData;
 use crate::rng::{Domain, Stream, MARKET};
 use crate::synth::{MarketPaths, PathView, BYTES_PER_BAR};
 
+/// One source bar, with everything a path needs from it in one 64-byte cache line: short blocks
+/// are random reads, and one line per bar (instead of one per column) is what makes them cheap.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct SourceBar {
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+    spread: f64,
+    /// 1 / close: a block's scale factor is then one multiply, not a division, on the path's
+    /// serial chain (block start level -> block end level -> next block's scale).
+    inv_close: f64,
+}
+
 /// The source bars in resampling form. Build with [`BootstrapSource::new`] (validates the data).
 #[derive(Clone, Debug)]
 pub struct BootstrapSource {
     symbols: Vec<String>,
+    /// Source bars per symbol (`n_units + 1`); unit u is source bar u + 1.
+    n_src: usize,
     n_units: usize,
     start_ms: i64,
     interval_ms: i64,
-    /// `C_0` per symbol: the level every path starts from.
-    first_close: Vec<f64>,
-    /// Per unit, symbol-major (`s * n_units + u`, unit u = source bar u + 1): ratios to the
-    /// previous close, and the bar's own volume and spread.
-    open_ratio: Vec<f64>,
-    high_ratio: Vec<f64>,
-    low_ratio: Vec<f64>,
-    close_ratio: Vec<f64>,
-    volume: Vec<f64>,
-    spread: Vec<f64>,
+    /// The validated source bars, symbol-major (`s * n_src + t`).
+    bars: Vec<SourceBar>,
+    /// Per symbol: lowest low and highest high, to bound a path's prices from its scale factors.
+    lowest: Vec<f64>,
+    highest: Vec<f64>,
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a UTC epoch-ms timestamp (for error messages).
@@ -101,34 +119,28 @@ impl BootstrapSource {
                 check_bar(md, s, t)?;
             }
         }
-        let n_units = n - 1;
-        let len = m * n_units;
-        let mut src = BootstrapSource {
+        let rows = |s: usize| md.idx(s, 0)..md.idx(s, 0) + n;
+        let bars = (0..m * n)
+            .map(|i| SourceBar {
+                open: md.open[i],
+                high: md.high[i],
+                low: md.low[i],
+                close: md.close[i],
+                volume: md.volume[i],
+                spread: md.spread[i],
+                inv_close: 1.0 / md.close[i],
+            })
+            .collect();
+        Ok(BootstrapSource {
             symbols: md.symbols.clone(),
-            n_units,
+            n_src: n,
+            n_units: n - 1,
             start_ms: md.timestamps[1],
             interval_ms: md.interval_ms(),
-            first_close: (0..m).map(|s| md.close[md.idx(s, 0)]).collect(),
-            open_ratio: Vec::with_capacity(len),
-            high_ratio: Vec::with_capacity(len),
-            low_ratio: Vec::with_capacity(len),
-            close_ratio: Vec::with_capacity(len),
-            volume: Vec::with_capacity(len),
-            spread: Vec::with_capacity(len),
-        };
-        for s in 0..m {
-            for t in 1..n {
-                let prev = md.close[md.idx(s, t - 1)];
-                let i = md.idx(s, t);
-                src.open_ratio.push(md.open[i] / prev);
-                src.high_ratio.push(md.high[i] / prev);
-                src.low_ratio.push(md.low[i] / prev);
-                src.close_ratio.push(md.close[i] / prev);
-                src.volume.push(md.volume[i]);
-                src.spread.push(md.spread[i]);
-            }
-        }
-        Ok(src)
+            bars,
+            lowest: (0..m).map(|s| md.low[rows(s)].iter().copied().fold(f64::INFINITY, f64::min)).collect(),
+            highest: (0..m).map(|s| md.high[rows(s)].iter().copied().fold(0.0, f64::max)).collect(),
+        })
     }
 
     pub fn symbols(&self) -> &[String] {
@@ -146,7 +158,8 @@ impl BootstrapSource {
 
     /// Log returns `ln(C_t / C_{t-1})` of symbol `s` (one per unit).
     pub fn log_returns(&self, s: usize) -> Vec<f64> {
-        self.close_ratio[s * self.n_units..(s + 1) * self.n_units].iter().map(|g| g.ln()).collect()
+        let bars = &self.bars[s * self.n_src..(s + 1) * self.n_src];
+        bars.windows(2).map(|w| (w[1].close / w[0].close).ln()).collect()
     }
 
     /// Politis-White block length of each symbol's log returns.
@@ -246,22 +259,39 @@ impl BlockBootstrap {
         n_paths.checked_mul(self.source.n_symbols())?.checked_mul(self.n_bars)?.checked_mul(BYTES_PER_BAR)
     }
 
-    /// The unit index (source bar - 1) of every bar of path `path`.
-    pub fn fill_indices(&self, path: u64, out: &mut [usize]) {
+    /// The blocks of path `path` as `(first unit, length)` pieces, each contiguous in the source
+    /// (a block running off the end of the source continues at its start, as a new piece).
+    /// Lengths sum to `n_bars`. `out` is cleared first (a reusable buffer).
+    pub fn blocks(&self, path: u64, out: &mut Vec<(usize, usize)>) {
+        out.clear();
         let mut rng = Stream::new(Domain::Bootstrap, self.seed, self.scenario, path, MARKET);
         let n = self.source.n_units;
         let p = 1.0 / self.block_length;
         let mut k = 0;
-        while k < out.len() {
-            let mut u = rng.below(n as u64) as usize;
+        while k < self.n_bars {
+            let start = rng.below(n as u64) as usize;
             // 1 + Geometric failures: a length >= 1 with mean 1/p = L
-            let len = rng.geometric(p).saturating_add(1).min((out.len() - k) as u64) as usize;
-            for slot in &mut out[k..k + len] {
-                *slot = u;
-                u += 1;
-                if u == n {
-                    u = 0; // circular: a block running off the end continues at the start
-                }
+            let len = rng.geometric(p).saturating_add(1).min((self.n_bars - k) as u64) as usize;
+            let first = len.min(n - start);
+            out.push((start, first));
+            let mut rest = len - first;
+            while rest > 0 {
+                let piece = rest.min(n);
+                out.push((0, piece));
+                rest -= piece;
+            }
+            k += len;
+        }
+    }
+
+    /// The unit index (source bar - 1) of every bar of path `path`.
+    pub fn fill_indices(&self, path: u64, out: &mut [usize]) {
+        let mut blocks = Vec::new();
+        self.blocks(path, &mut blocks);
+        let mut k = 0;
+        for (u, len) in blocks {
+            for (slot, unit) in out[k..k + len].iter_mut().zip(u..) {
+                *slot = unit;
             }
             k += len;
         }
@@ -277,21 +307,14 @@ impl BlockBootstrap {
         Ok(out)
     }
 
-    /// Fill one path's columns (each `n_symbols * n_bars`, symbol-major) from its unit indices.
+    /// Fill one path's columns (each `n_symbols * n_bars`, symbol-major) from its blocks.
     /// Returns false if a price left the normal f64 range (under- or overflow on very long paths).
-    pub fn fill_path(&self, idx: &[usize], out: &mut PathView<'_>) -> bool {
+    pub fn fill_path(&self, blocks: &[(usize, usize)], out: &mut PathView<'_>) -> bool {
         let src = &self.source;
-        let nb = self.n_bars;
+        let (nb, ns) = (self.n_bars, src.n_src);
         let mut ok = true;
         for s in 0..src.n_symbols() {
-            let base = s * src.n_units;
-            let (o_r, h_r, l_r, c_r) = (
-                &src.open_ratio[base..base + src.n_units],
-                &src.high_ratio[base..base + src.n_units],
-                &src.low_ratio[base..base + src.n_units],
-                &src.close_ratio[base..base + src.n_units],
-            );
-            let (vol, spr) = (&src.volume[base..base + src.n_units], &src.spread[base..base + src.n_units]);
+            let bars = &src.bars[s * ns..(s + 1) * ns];
             let row = s * nb..(s + 1) * nb;
             let (open, high, low, close) = (
                 &mut out.open[row.clone()],
@@ -300,24 +323,32 @@ impl BlockBootstrap {
                 &mut out.close[row.clone()],
             );
             let (volume, spread) = (&mut out.volume[row.clone()], &mut out.spread[row]);
-            let mut prev = src.first_close[s];
-            // prices are products of positive ratios: track the extremes to catch under/overflow
-            let (mut lowest, mut highest) = (prev, prev);
-            for (k, &u) in idx.iter().enumerate() {
-                let o = prev * o_r[u];
-                let c = prev * c_r[u];
-                open[k] = o;
-                close[k] = c;
-                // max/min against rounding: the ratios are ordered, so these only move by an ulp
-                high[k] = (prev * h_r[u]).max(o).max(c);
-                low[k] = (prev * l_r[u]).min(o).min(c);
-                volume[k] = vol[u];
-                spread[k] = spr[u];
-                lowest = lowest.min(c);
-                highest = highest.max(c);
-                prev = c;
+            let mut prev = bars[0].close;
+            let (mut min_scale, mut max_scale) = (1.0f64, 1.0f64);
+            let mut k = 0;
+            for &(u, len) in blocks {
+                // unit u is source bar u + 1, whose previous close is source bar u's
+                let scale = prev * bars[u].inv_close;
+                min_scale = min_scale.min(scale);
+                max_scale = max_scale.max(scale);
+                let seg = &bars[u + 1..u + 1 + len];
+                let dst = k..k + len;
+                let (o, h, l, c) =
+                    (&mut open[dst.clone()], &mut high[dst.clone()], &mut low[dst.clone()], &mut close[dst.clone()]);
+                let (v, sp) = (&mut volume[dst.clone()], &mut spread[dst]);
+                for (j, b) in seg.iter().enumerate() {
+                    o[j] = scale * b.open;
+                    h[j] = scale * b.high;
+                    l[j] = scale * b.low;
+                    c[j] = scale * b.close;
+                    v[j] = b.volume;
+                    sp[j] = b.spread;
+                }
+                prev = scale * bars[u + len].close; // = close[k + len - 1], without reading it back
+                k += len;
             }
-            ok &= lowest.is_normal() && highest.is_finite();
+            // every price is a scale times a source price in [lowest low, highest high]
+            ok &= (min_scale * src.lowest[s]).is_normal() && (max_scale * src.highest[s]).is_finite();
         }
         ok
     }
@@ -344,7 +375,6 @@ impl BlockBootstrap {
             spread: vec![0.0; len],
         };
         let chunk = m * self.n_bars;
-        let nb = self.n_bars;
         let bad = paths
             .open
             .par_chunks_mut(chunk)
@@ -354,19 +384,16 @@ impl BlockBootstrap {
             .zip(paths.volume.par_chunks_mut(chunk))
             .zip(paths.spread.par_chunks_mut(chunk))
             .enumerate()
-            .map_init(
-                || vec![0usize; nb],
-                |idx, (p, (((((open, high), low), close), volume), spread))| {
-                    let path = first + p as u64;
-                    self.fill_indices(path, idx);
-                    let mut view = PathView { open, high, low, close, volume, spread };
-                    if self.fill_path(idx, &mut view) {
-                        None
-                    } else {
-                        Some(path)
-                    }
-                },
-            )
+            .map_init(Vec::new, |blocks, (p, (((((open, high), low), close), volume), spread))| {
+                let path = first + p as u64;
+                self.blocks(path, blocks);
+                let mut view = PathView { open, high, low, close, volume, spread };
+                if self.fill_path(blocks, &mut view) {
+                    None
+                } else {
+                    Some(path)
+                }
+            })
             .flatten()
             .min();
         if let Some(path) = bad {

@@ -465,11 +465,14 @@ impl PyEngine {
 
     /// Process bars [t0, t1) taking the decision rows (t1 - t0, n_symbols) made on them.
     /// Returns None, or the message of a rejected decision batch (then the run goes flat).
+    /// NaN is an invalid decision unless `allow_hold` (then it keeps the current target).
+    #[pyo3(signature = (t0, decisions, allow_hold=false))]
     fn step_batch(
         &mut self,
         py: Python<'_>,
         t0: usize,
         decisions: PyReadonlyArray2<'_, f64>,
+        allow_hold: bool,
     ) -> PyResult<Option<String>> {
         let e = self.get()?;
         if t0 != e.next_bar() {
@@ -485,7 +488,7 @@ impl PyEngine {
         let mut error = None;
         if shape[1] != n {
             error = Some(format!("decision array has shape {shape:?}, expected ({n_rows}, {n})"));
-        } else if rows.iter().any(|x| !x.is_finite()) {
+        } else if rows.iter().any(|x| if allow_hold { x.is_infinite() } else { !x.is_finite() }) {
             error = Some("decisions contain NaN or infinite values".to_string());
         } else if let Some(msg) = rows.chunks(n).find_map(|r| e.check_targets(r).err()) {
             error = Some(msg);
