@@ -4,18 +4,12 @@
 //! Inputs are the source bars as flat symbol-major numpy columns (`s * n_bars + t`) on one clock
 //! of `timestamps` (ms UTC); a NaN spread means unknown and comes back as null (table) or NaN.
 
-use std::sync::Arc;
-
-use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray, UInt32Array};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use stresslab_core::bootstrap::{BlockBootstrap, BootstrapSource};
 use stresslab_core::market::MarketData;
 use stresslab_core::rng::scenario_key;
-use stresslab_core::synth::MarketPaths;
 use stresslab_core::StressError;
 
 use crate::errors::to_py;
@@ -81,61 +75,6 @@ fn build_bootstrap(
     Ok(bs)
 }
 
-fn long_table(
-    bs: &BlockBootstrap,
-    paths: MarketPaths,
-    with_path: bool,
-    first_path: u64,
-) -> Result<RecordBatch, String> {
-    let (np, ns, nb) = (paths.n_paths, paths.n_symbols, paths.n_bars);
-    let rows = np * ns * nb;
-    let stamps: Vec<i64> = (0..nb).map(|k| bs.timestamp(k)).collect();
-    let mut ts = Vec::with_capacity(rows);
-    let mut path_col = Vec::with_capacity(if with_path { rows } else { 0 });
-    let names = bs.source().symbols();
-    let mut sym = StringBuilder::with_capacity(rows, rows * names.iter().map(|n| n.len()).max().unwrap_or(0));
-    for p in 0..np {
-        for name in names {
-            ts.extend_from_slice(&stamps);
-            if with_path {
-                path_col.extend(std::iter::repeat_n((first_path + p as u64) as u32, nb));
-            }
-            for _ in 0..nb {
-                sym.append_value(name);
-            }
-        }
-    }
-    let mut fields = Vec::new();
-    let mut cols: Vec<ArrayRef> = Vec::new();
-    if with_path {
-        fields.push(Field::new("path", DataType::UInt32, false));
-        cols.push(Arc::new(UInt32Array::from(path_col)));
-    }
-    fields.push(Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false));
-    cols.push(Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")));
-    fields.push(Field::new("symbol", DataType::Utf8, false));
-    cols.push(Arc::new(sym.finish()));
-    for (name, v) in [
-        ("open", paths.open),
-        ("high", paths.high),
-        ("low", paths.low),
-        ("close", paths.close),
-        ("volume", paths.volume),
-    ] {
-        fields.push(Field::new(name, DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(v))); // moves the Vec: no copy
-    }
-    // unknown spreads (NaN) become nulls, as in the loader's real data
-    let spread: Float64Array = if paths.spread.iter().any(|v| v.is_nan()) {
-        paths.spread.iter().map(|v| if v.is_nan() { None } else { Some(*v) }).collect()
-    } else {
-        Float64Array::from(paths.spread)
-    };
-    fields.push(Field::new("spread", DataType::Float64, true));
-    cols.push(Arc::new(spread));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
-}
-
 /// Bootstrap paths as an Arrow table (long format, sorted by path, symbol, timestamp).
 #[pyfunction]
 #[pyo3(signature = (columns, n_paths, n_bars=None, block_length=None, seed=42, scenario="bootstrap", first_path=0, with_path=None))]
@@ -157,7 +96,10 @@ pub fn bootstrap_market(
     let with_path = with_path.unwrap_or(n_paths > 1);
     let paths = to_py(py.detach(|| bs.generate_range(first_path, n_paths)))?;
     let batch = py
-        .detach(|| long_table(&bs, paths, with_path, first_path))
+        .detach(|| {
+            let stamps: Vec<i64> = (0..paths.n_bars).map(|k| bs.timestamp(k)).collect();
+            crate::synth::long_table(bs.source().symbols(), &stamps, paths, with_path, first_path)
+        })
         .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
     let schema = batch.schema();
     pyo3_arrow::PyTable::try_new(vec![batch], schema)
