@@ -225,3 +225,21 @@ def test_bootstrap_sweep_of_real_history():
         sl.monte_carlo(sc, BuyAndHold(), n_paths=2)
     with pytest.raises(sl.InvalidParameterError, match="source"):
         sl.monte_carlo(CRASH, BuyAndHold(), n_paths=2, source="history")
+
+
+def test_sweep_with_native_risk_stack_matches_executor_and_caps_drawdown():
+    sc = Scenario("mc risk", "flash_crash", {"drop_pct": 0.4}, n_bars=1500, seed=3)
+    stack = sl.risk.default_stack()
+    mc = sl.monte_carlo(sc, BuyAndHold(), n_paths=40, risk=stack, keep_worst=0)
+    bare = sl.monte_carlo(sc, BuyAndHold(), n_paths=40, keep_worst=0)
+    single = ScenarioExecutor(BuyAndHold(), **stack).run(sc)
+    row = mc.table.filter(pl.col("path") == 0)
+    assert row["max_drawdown"][0] == single.max_drawdown
+    assert row["emergency_stops"][0] == single.emergency_stops
+    assert mc.summary["emergency_stop_frequency"][0] > 0.5
+    assert mc.summary["max_drawdown_p50"][0] < bare.summary["max_drawdown_p50"][0]
+    # the runner sends a fully native system to Rust in one batch: same numbers
+    res = StressTestRunner(ScenarioExecutor(BuyAndHold(), **stack), max_workers=2).run_batch([sc])
+    np.testing.assert_array_equal(res[sc.name].equity_curve, single.equity_curve)
+    with pytest.raises(sl.InvalidParameterError, match="risk"):
+        sl.monte_carlo(sc, BuyAndHold(), n_paths=2, risk={"risk_guard": object()})

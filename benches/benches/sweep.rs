@@ -89,6 +89,7 @@ fn sweep_spec() -> SweepSpec {
         stress: Some(StressRun::mixed(vec![step], 42, scenario_key("bench"))),
         exchange: ExchangeConfig::default(),
         engine: EngineConfig { periods_per_year: Some(8760.0), ..Default::default() },
+        risk: None,
     }
 }
 

@@ -13,7 +13,7 @@ Note: ``pl.from_arrow`` on the native tables returns a Series of structs in pola
 
 from __future__ import annotations
 
-from . import _core, strategies
+from . import _core, mocks, protocols, risk, scorecard, strategies
 from .bootstrap import block_bootstrap, optimal_block_length
 from .errors import (
     DataError,
@@ -87,6 +87,10 @@ __all__ = [
     "market_arrays",
     "strategies",
     "ScenarioTransformer",
+    "risk",
+    "protocols",
+    "mocks",
+    "scorecard",
     "ScenarioType",
     "ScenarioValidationError",
     "StressStep",

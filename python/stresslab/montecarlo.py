@@ -101,6 +101,7 @@ def monte_carlo(
     parquet_path: str | os.PathLike | None = None,
     progress: bool | None = None,
     source: str = "synthetic",
+    risk: dict[str, Any] | None = None,
     data: pl.DataFrame | None = None,
     block_length: float | None = None,
     bootstrap_bars: int | None = None,
@@ -116,6 +117,9 @@ def monte_carlo(
         keep_worst: equity curves kept for this many deepest-drawdown paths per combination.
         keep_curves: path indices whose curves are kept in any case.
         parquet_path: stream the per-path rows to this Parquet file.
+        risk: the native risk stack for every path, e.g. ``stresslab.risk.default_stack()`` (a dict
+            slot -> native component of :mod:`stresslab.risk`); Python components are not allowed
+            in sweeps. Emergency stops and policy transitions are counted per path.
         source: 'synthetic' (the scenario's market model) or 'bootstrap': paths resampled by a
             stationary block bootstrap (Politis-Romano) from real bars, ``data`` or, when None,
             the scenario's own bars (a HISTORIC_REPLAY of bundled data, for instance); the
@@ -166,6 +170,7 @@ def monte_carlo(
                 raise InvalidParameterError(f"grid: {exc}", exc.field) from exc
             combos.append((sc, point))
     exchange_simulator = exchange_simulator or ExchangeSimulator()
+    risk_cfg = _native_risk(risk)
     chunk = chunk_size or max(64, 16 * workers)
     spec = strategy.spec()
     writer = None
@@ -197,7 +202,7 @@ def monte_carlo(
             "initial_capital": float(initial_capital), "target": "weight", "rebalance": False,
             "rebalance_threshold": 0.0, "max_abs_target": 10.0, "keep_equity_curve": False, "keep_trades": False,
             "record_events": False, "periods_per_year": None, "seed": sc.seed,
-            "scenario": _core.scenario_key(sc.name), "path": 0,
+            "scenario": _core.scenario_key(sc.name), "path": 0, "risk": risk_cfg,
         }  # fmt: skip
         jobs.append((sc, point, market, steps, exch, engine, boot, nb))
     try:
@@ -239,6 +244,21 @@ def monte_carlo(
                 if curve is not None:
                     worst[(sc.name, tuple(sorted(point.items())), int(p))] = curve
     return MonteCarloResult(table, summary, worst, interrupted, elapsed, bars_done)
+
+
+def _native_risk(risk: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not risk:
+        return None
+    from .risk import _Native, risk_config
+
+    if not isinstance(risk, dict):
+        raise InvalidParameterError("risk: must be a dict slot -> native component (see default_stack())", "risk")
+    python = [slot for slot, c in risk.items() if c is not None and not isinstance(c, _Native)]
+    if python:
+        raise InvalidParameterError(
+            f"risk: sweeps run native components only; {python} are Python objects (use StressTestRunner)", "risk"
+        )
+    return risk_config(risk)
 
 
 def _bootstrap_spec(

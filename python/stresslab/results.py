@@ -3,12 +3,21 @@
 Units: ``max_drawdown``, ``winrate`` and ``total_return_pct`` are percentages (20.0 = 20%);
 ``total_return`` is a fraction; ``sharpe_ratio`` is annualised. Undefined metrics are NaN and
 ``metrics["undefined"]`` says why (no losing trade, zero variance, ...).
+
+Risk stack fields: ``emergency_stops`` (count) with ``emergency_stop_log`` (time, bar, trigger,
+action, equity, drawdown_pct, rearmed_time; also :meth:`ScenarioResult.emergency_stops_df`),
+``policy_transitions`` (time, from, to, reason), ``failed_models`` (count of distinct models)
+with ``model_failures`` (time, model, message), ``component_failures`` (time, component,
+message), ``risk_denials`` with ``risk_denial_reasons``, ``data_quality_issues`` (corrupt or
+unusable (symbol, bar) pairs), ``stress_onset_bar`` and ``risk_scorecard`` (see
+:mod:`stresslab.scorecard`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -52,6 +61,15 @@ class ScenarioResult:
     trades: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, Any] = field(default_factory=dict)
+    emergency_stop_log: list[dict[str, Any]] = field(default_factory=list)
+    model_failures: list[tuple[Any, str, str]] = field(default_factory=list)
+    component_failures: list[tuple[Any, str, str]] = field(default_factory=list)
+    risk_denials: int = 0
+    risk_denial_reasons: dict[str, int] = field(default_factory=dict)
+    rebalances: int = 0
+    final_mode: str | None = None
+    stress_onset_bar: int | None = None
+    risk_scorecard: dict[str, Any] | None = None
 
     @classmethod
     def from_output(
@@ -88,6 +106,7 @@ class ScenarioResult:
             trades=out["trades"],
             events=out["events"],
             counters=counters,
+            **_risk_fields(out.get("risk"), timestamps),
             **extra,
         )
 
@@ -159,6 +178,13 @@ class ScenarioResult:
             }
         )
 
+    def emergency_stops_df(self) -> pl.DataFrame:
+        """One row per emergency stop: time, bar, trigger, action, equity, drawdown_pct, rearmed_time."""
+        cols = ["time", "bar", "trigger", "action", "equity", "drawdown_pct", "rearmed_time"]
+        if not self.emergency_stop_log:
+            return pl.DataFrame({c: [] for c in cols})
+        return pl.DataFrame(self.emergency_stop_log).select(cols)
+
     def summary(self) -> dict[str, Any]:
         """The headline numbers as a flat dict (what the runner's summary aggregates)."""
         return {
@@ -179,3 +205,43 @@ class ScenarioResult:
             "data_quality_issues": self.data_quality_issues,
             "policy_transitions": len(self.policy_transitions),
         }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _time_of(timestamps: np.ndarray, bar: int | None) -> datetime | None:
+    if bar is None or len(timestamps) == 0:
+        return None
+    return _EPOCH + timedelta(milliseconds=int(timestamps[min(max(int(bar), 0), len(timestamps) - 1)]))
+
+
+def _risk_fields(risk: dict[str, Any] | None, timestamps: np.ndarray) -> dict[str, Any]:
+    """The risk stack's report (from the engine) as ScenarioResult fields, with times."""
+    if not risk:
+        return {}
+    stops = [
+        {
+            "time": _time_of(timestamps, s["bar"]),
+            "bar": int(s["bar"]),
+            "trigger": s["trigger"],
+            "action": s["action"],
+            "equity": float(s["equity"]),
+            "drawdown_pct": 100.0 * float(s["drawdown"]),
+            "rearmed_time": _time_of(timestamps, s["rearmed_bar"]),
+        }
+        for s in risk["emergency_stops"]
+    ]
+    models = [(_time_of(timestamps, b), name, msg) for b, name, msg in risk["model_failures"]]
+    return {
+        "emergency_stops": len(stops),
+        "emergency_stop_log": stops,
+        "policy_transitions": [(_time_of(timestamps, b), f, t, why) for b, f, t, why in risk["policy_transitions"]],
+        "failed_models": len({name for _, name, _ in models}),
+        "model_failures": models,
+        "component_failures": [(_time_of(timestamps, b), c, msg) for b, c, msg in risk["component_failures"]],
+        "risk_denials": int(sum(risk["denials"].values())),
+        "risk_denial_reasons": {k: int(v) for k, v in risk["denials"].items() if v},
+        "rebalances": int(risk["rebalances"]),
+        "final_mode": risk["final_mode"],
+    }

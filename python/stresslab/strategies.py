@@ -241,7 +241,9 @@ class Signal:
 class PerBarAdapter:
     """Runs a per-bar ``generate_signals`` strategy through the batch interface (batch size 1).
 
-    A 'sell' opens a short only with ``allow_short``; otherwise it closes the long.
+    A 'sell' opens a short only with ``allow_short``; otherwise it closes the long. The signals'
+    confidence (1 when absent) is kept per symbol in ``last_confidence`` (rows of the last batch)
+    for the orchestrator.
     """
 
     target = "weight"
@@ -250,12 +252,16 @@ class PerBarAdapter:
         self.strategy = strategy
         self.allow_short = allow_short
         self._targets: np.ndarray | None = None
+        self._confidence: np.ndarray | None = None
+        self.last_confidence: np.ndarray | None = None
 
     def on_batch(self, bars: BarBatch, context: StrategyContext) -> np.ndarray:
         n_sym = len(bars.symbols)
         if self._targets is None:
             self._targets = np.zeros(n_sym)
+            self._confidence = np.ones(n_sym)
         out = np.empty((len(bars), n_sym))
+        conf = np.empty((len(bars), n_sym))
         for i in range(len(bars)):
             bar = {
                 s: {
@@ -274,6 +280,8 @@ class PerBarAdapter:
             for sig in signals:
                 self._apply(sig, bars.symbols)
             out[i] = self._targets
+            conf[i] = self._confidence
+        self.last_confidence = conf
         return out
 
     def _apply(self, sig: Any, symbols: list[str]) -> None:
@@ -285,7 +293,9 @@ class PerBarAdapter:
         w = get("weight", None)
         w = 1.0 / len(symbols) if w is None else float(w)
         k = symbols.index(symbol)
-        assert self._targets is not None
+        assert self._targets is not None and self._confidence is not None
+        c = get("confidence", 1.0)
+        self._confidence[k] = 1.0 if c is None else min(1.0, max(0.0, float(c)))
         if action in ("buy", "long"):
             self._targets[k] = w
         elif action in ("sell", "short"):

@@ -6,6 +6,7 @@
 //! - [`synth`]: synthetic multi-symbol OHLCV + spread markets (realistic and GBM models);
 //! - [`stress`]: stress transforms (flash crash, volatility spike, ..., data corruption, mixed);
 //! - [`linalg`]: correlation-matrix factorisation;
+//! - [`risk`]: the native risk stack (orchestrator, risk guard, portfolio balancer, safety governor, policy modes);
 //! - [`metrics`]: one-pass performance and risk metrics of an equity path (Sharpe, drawdown, VaR/ES, trades);
 //! - [`error`]: the one error type, mapped to Python exceptions by the binding crate.
 
@@ -21,6 +22,7 @@ pub mod linalg;
 pub mod market;
 pub mod metrics;
 pub mod orders;
+pub mod risk;
 pub mod rng;
 pub mod strategy;
 pub mod stress;

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::bootstrap::BlockBootstrap;
-use crate::engine::{run_native, EngineConfig};
+use crate::engine::{run_native_with_risk, EngineConfig};
 use crate::error::{Result, StressError};
 use crate::exchange::ExchangeConfig;
 use crate::market::MarketData;
 use crate::metrics::Metrics;
+use crate::risk::RiskConfig;
 use crate::strategy::Strategy;
 use crate::stress::plan::{finalize, Columns, Layout, Segment};
 use crate::stress::StressRun;
@@ -65,6 +66,8 @@ pub struct SweepSpec {
     pub stress: Option<StressRun>,
     pub exchange: ExchangeConfig,
     pub engine: EngineConfig,
+    /// The native risk stack (None: none).
+    pub risk: Option<RiskConfig>,
 }
 
 /// The summary of one path.
@@ -76,6 +79,8 @@ pub struct PathResult {
     pub execution_failures: u64,
     pub latency_spikes: u64,
     pub strategy_failures: u64,
+    pub emergency_stops: u64,
+    pub policy_transitions: u64,
     /// Bars (over all symbols) that a stress transform touched.
     pub stressed_bars: u64,
     /// Only when asked for (the worst paths, or on request).
@@ -137,7 +142,7 @@ pub fn run_path(spec: &SweepSpec, path: u64, strategy: &mut dyn Strategy, keep_c
         record_events: false,
         ..spec.engine.clone()
     };
-    let out = run_native(Arc::new(md), strategy, spec.exchange.clone(), cfg)?;
+    let out = run_native_with_risk(Arc::new(md), strategy, spec.exchange.clone(), cfg, spec.risk.clone(), false)?;
     Ok(PathResult {
         path,
         metrics: out.metrics,
@@ -145,6 +150,8 @@ pub fn run_path(spec: &SweepSpec, path: u64, strategy: &mut dyn Strategy, keep_c
         execution_failures: out.execution_failures,
         latency_spikes: out.latency_spikes,
         strategy_failures: out.strategy_failures.len() as u64,
+        emergency_stops: out.risk.stops.len() as u64,
+        policy_transitions: out.risk.transitions.len() as u64,
         stressed_bars,
         equity_curve: out.equity_curve,
     })

@@ -1,5 +1,7 @@
 //! Bindings of the execution engine: native runs (no Python in the loop) and a stepping engine
-//! that Python batch strategies drive (`PyEngine.step_batch`).
+//! that Python batch strategies drive (`PyEngine.step_batch`). Both take an optional native risk
+//! stack (`engine["risk"]`, see [`crate::risk`]); with Python risk components the executor steps
+//! bar by bar (`process` / `decide`) and calls them in between.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,15 +10,18 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods}
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use stresslab_core::engine::{run_native, Engine, EngineConfig, RunOutput, TargetKind};
+use stresslab_core::engine::{run_native_with_risk, Engine, EngineConfig, RunOutput, TargetKind};
 use stresslab_core::exchange::{ExchangeConfig, PartialFillPolicy};
 use stresslab_core::market::MarketData;
 use stresslab_core::metrics::{MetricValue, Metrics};
 use stresslab_core::orders::OrderType;
+use stresslab_core::risk::indicators::is_corrupt;
+use stresslab_core::risk::{Mode, RiskConfig};
 use stresslab_core::strategy::{BuyAndHold, MeanReversion, Momentum, SmaCross, Strategy, TargetSignals};
 use stresslab_core::StressError;
 
 use crate::errors::to_py;
+use crate::risk::{report_dict, PyRiskConfig};
 
 type CoreResult<T> = stresslab_core::Result<T>;
 
@@ -214,9 +219,19 @@ pub struct PyEngineConfig {
     scenario: u64,
     #[pyo3(item)]
     path: u64,
+    /// The native risk stack (None: no stack).
+    #[pyo3(item, default)]
+    risk: Option<PyRiskConfig>,
+    /// Record signal and order events as well (the event bus wants every event).
+    #[pyo3(item, default)]
+    record_signals: bool,
 }
 
 impl PyEngineConfig {
+    pub fn risk_core(&self) -> CoreResult<Option<RiskConfig>> {
+        self.risk.as_ref().map(|r| r.to_core()).transpose()
+    }
+
     pub fn to_core(&self) -> CoreResult<EngineConfig> {
         let target_kind = match self.target.as_str() {
             "weight" => TargetKind::Weight,
@@ -318,6 +333,42 @@ fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict
     Ok(out)
 }
 
+/// Events as columns.
+fn events_dict<'py>(py: Python<'py>, e: &[stresslab_core::engine::Event]) -> PyResult<Bound<'py, PyDict>> {
+    let ev = PyDict::new(py);
+    ev.set_item("bar", PyArray1::from_iter(py, e.iter().map(|x| x.bar as i64)))?;
+    ev.set_item("kind", PyList::new(py, e.iter().map(|x| x.kind.name()))?)?;
+    ev.set_item("symbol", PyArray1::from_iter(py, e.iter().map(|x| x.symbol)))?;
+    ev.set_item("qty", PyArray1::from_iter(py, e.iter().map(|x| x.qty)))?;
+    ev.set_item("price", PyArray1::from_iter(py, e.iter().map(|x| x.price)))?;
+    ev.set_item("value", PyArray1::from_iter(py, e.iter().map(|x| x.value)))?;
+    ev.set_item("reason", PyList::new(py, e.iter().map(|x| x.reason))?)?;
+    Ok(ev)
+}
+
+/// Equity at the close before bar t's UTC day began (the initial capital on the first day), from
+/// the equity curve; None when the curve is not kept. The same reference as the native risk
+/// guard's daily loss limit.
+fn day_start_equity(e: &Engine, t: usize) -> Option<f64> {
+    const DAY_MS: i64 = 86_400_000;
+    let curve = e.equity_curve();
+    let ts = e.md.timestamps.get(t)?;
+    if curve.len() <= t {
+        return None;
+    }
+    let day = ts.div_euclid(DAY_MS) * DAY_MS;
+    let first = e.md.timestamps[..=t].partition_point(|x| *x < day);
+    Some(if first == 0 { e.cfg.initial_capital } else { curve[first - 1] })
+}
+
+/// A confidence row must hold one number in [0, 1] per target.
+fn check_confidence(c: &[f64], expected: usize) -> Option<String> {
+    if c.len() != expected {
+        return Some(format!("confidence has {} values, expected {expected} (one per decision)", c.len()));
+    }
+    c.iter().find(|x| !(**x >= 0.0 && **x <= 1.0)).map(|x| format!("confidence must be in [0, 1], got {x}"))
+}
+
 /// Everything a run produced, as plain Python/numpy objects.
 pub fn output_dict<'py>(py: Python<'py>, o: RunOutput) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -336,16 +387,7 @@ pub fn output_dict<'py>(py: Python<'py>, o: RunOutput) -> PyResult<Bound<'py, Py
     trades.set_item("fees", PyArray1::from_iter(py, t.iter().map(|x| x.fees)))?;
     trades.set_item("closed", PyList::new(py, t.iter().map(|x| x.closed))?)?;
     d.set_item("trades", trades)?;
-    let ev = PyDict::new(py);
-    let e = &o.events;
-    ev.set_item("bar", PyArray1::from_iter(py, e.iter().map(|x| x.bar as i64)))?;
-    ev.set_item("kind", PyList::new(py, e.iter().map(|x| x.kind.name()))?)?;
-    ev.set_item("symbol", PyArray1::from_iter(py, e.iter().map(|x| x.symbol)))?;
-    ev.set_item("qty", PyArray1::from_iter(py, e.iter().map(|x| x.qty)))?;
-    ev.set_item("price", PyArray1::from_iter(py, e.iter().map(|x| x.price)))?;
-    ev.set_item("value", PyArray1::from_iter(py, e.iter().map(|x| x.value)))?;
-    ev.set_item("reason", PyList::new(py, e.iter().map(|x| x.reason))?)?;
-    d.set_item("events", ev)?;
+    d.set_item("events", events_dict(py, &o.events)?)?;
     d.set_item("fills", o.fills)?;
     d.set_item("partial_fills", o.partial_fills)?;
     d.set_item("execution_failures", o.execution_failures)?;
@@ -357,6 +399,7 @@ pub fn output_dict<'py>(py: Python<'py>, o: RunOutput) -> PyResult<Bound<'py, Py
     d.set_item("latency_spikes", o.latency_spikes)?;
     d.set_item("cancelled_orders", o.cancelled_orders)?;
     d.set_item("strategy_failures", o.strategy_failures)?;
+    d.set_item("risk", report_dict(py, &o.risk, &o.component_failures, &o.model_failures)?)?;
     d.set_item("final_positions", PyArray1::from_vec(py, o.final_positions))?;
     d.set_item("final_cash", o.final_cash)?;
     Ok(d)
@@ -375,8 +418,10 @@ pub fn run_native_strategy<'py>(
     let mut strat = build_strategy(&strategy, md.n_bars, md.n_symbols())?;
     let ex = to_py(exchange.to_core())?;
     let cfg = to_py(engine.to_core())?;
+    let risk = to_py(engine.risk_core())?;
+    let signals = engine.record_signals;
     let md = Arc::new(md);
-    let out = py.detach(move || run_native(md, strat.as_mut(), ex, cfg));
+    let out = py.detach(move || run_native_with_risk(md, strat.as_mut(), ex, cfg, risk, signals));
     output_dict(py, to_py(out)?)
 }
 
@@ -390,13 +435,27 @@ pub fn run_native_batch<'py>(
     n_threads: usize,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     use rayon::prelude::*;
-    type Prepared = Result<(Arc<MarketData>, Box<dyn Strategy>, ExchangeConfig, EngineConfig), String>;
-    let mut prepared: Vec<Prepared> = Vec::with_capacity(jobs.len());
+    struct Job {
+        md: Arc<MarketData>,
+        strategy: Box<dyn Strategy>,
+        exchange: ExchangeConfig,
+        engine: EngineConfig,
+        risk: Option<RiskConfig>,
+        signals: bool,
+    }
+    let mut prepared: Vec<Result<Job, String>> = Vec::with_capacity(jobs.len());
     for (market, spec, ex, eng) in &jobs {
-        let job = (|| -> PyResult<_> {
+        let job = (|| -> PyResult<Job> {
             let md = to_py(market.to_core())?;
-            let strat = build_strategy(spec, md.n_bars, md.n_symbols())?;
-            Ok((Arc::new(md), strat, to_py(ex.to_core())?, to_py(eng.to_core())?))
+            let strategy = build_strategy(spec, md.n_bars, md.n_symbols())?;
+            Ok(Job {
+                md: Arc::new(md),
+                strategy,
+                exchange: to_py(ex.to_core())?,
+                engine: to_py(eng.to_core())?,
+                risk: to_py(eng.risk_core())?,
+                signals: eng.record_signals,
+            })
         })();
         prepared.push(job.map_err(|e| e.to_string()));
     }
@@ -412,8 +471,9 @@ pub fn run_native_batch<'py>(
             prepared
                 .into_par_iter()
                 .map(|job| {
-                    let (md, mut strat, ex, cfg) = job?;
-                    run_native(md, strat.as_mut(), ex, cfg).map_err(|e| e.to_string())
+                    let mut j = job?;
+                    run_native_with_risk(j.md, j.strategy.as_mut(), j.exchange, j.engine, j.risk, j.signals)
+                        .map_err(|e| e.to_string())
                 })
                 .collect()
         })
@@ -424,6 +484,33 @@ pub fn run_native_batch<'py>(
             Err(msg) => Ok(pyo3::types::PyString::new(py, &msg).into_any()),
         })
         .collect()
+}
+
+/// The target rows a native strategy decides on every bar, shape (n_bars, n_symbols), NaN where
+/// it has no opinion yet. Native strategies read only the market, so these are exactly the
+/// decisions it would make inside the engine (used when Python risk components sit between).
+#[pyfunction]
+pub fn native_targets<'py>(
+    py: Python<'py>,
+    market: PyMarket<'py>,
+    strategy: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+    let md = to_py(market.to_core())?;
+    let (n, k) = (md.n_bars, md.n_symbols());
+    let mut strat = build_strategy(&strategy, n, k)?;
+    let out = py.detach(move || {
+        let mut row = vec![f64::NAN; k];
+        let mut out = Vec::with_capacity(n * k);
+        strat.reset();
+        for t in 0..n {
+            strat.on_bar(&md, t, &mut row);
+            out.extend_from_slice(&row);
+        }
+        out
+    });
+    let arr = numpy::ndarray::Array2::from_shape_vec((n, k), out)
+        .map_err(|e| PyRuntimeError::new_err(format!("target rows: {e}")))?;
+    Ok(numpy::PyArray2::from_owned_array(py, arr))
 }
 
 /// The engine stepped from Python, one batch of decisions at a time.
@@ -443,7 +530,9 @@ impl PyEngine {
     #[new]
     fn new(market: PyMarket<'_>, exchange: PyExchangeConfig, engine: PyEngineConfig) -> PyResult<Self> {
         let md = Arc::new(to_py(market.to_core())?);
-        let e = to_py(Engine::new(md, to_py(exchange.to_core())?, to_py(engine.to_core())?))?;
+        let risk = to_py(engine.risk_core())?;
+        let mut e = to_py(Engine::with_risk(md, to_py(exchange.to_core())?, to_py(engine.to_core())?, risk))?;
+        e.set_record_signals(engine.record_signals);
         Ok(PyEngine { engine: Some(e) })
     }
 
@@ -466,12 +555,13 @@ impl PyEngine {
     /// Process bars [t0, t1) taking the decision rows (t1 - t0, n_symbols) made on them.
     /// Returns None, or the message of a rejected decision batch (then the run goes flat).
     /// NaN is an invalid decision unless `allow_hold` (then it keeps the current target).
-    #[pyo3(signature = (t0, decisions, allow_hold=false))]
+    #[pyo3(signature = (t0, decisions, confidence=None, allow_hold=false))]
     fn step_batch(
         &mut self,
         py: Python<'_>,
         t0: usize,
         decisions: PyReadonlyArray2<'_, f64>,
+        confidence: Option<PyReadonlyArray2<'_, f64>>,
         allow_hold: bool,
     ) -> PyResult<Option<String>> {
         let e = self.get()?;
@@ -485,6 +575,7 @@ impl PyEngine {
             return Err(PyRuntimeError::new_err("batch runs past the last bar"));
         }
         let rows: Vec<f64> = decisions.as_array().iter().copied().collect();
+        let conf: Option<Vec<f64>> = confidence.as_ref().map(|c| c.as_array().iter().copied().collect());
         let mut error = None;
         if shape[1] != n {
             error = Some(format!("decision array has shape {shape:?}, expected ({n_rows}, {n})"));
@@ -492,12 +583,18 @@ impl PyEngine {
             error = Some("decisions contain NaN or infinite values".to_string());
         } else if let Some(msg) = rows.chunks(n).find_map(|r| e.check_targets(r).err()) {
             error = Some(msg);
+        } else if let Some(c) = &conf {
+            error = check_confidence(c, n_rows * n);
         }
         let step = |e: &mut Engine| {
             for (k, t) in (t0..t0 + n_rows).enumerate() {
                 e.process_bar(t);
                 if error.is_none() {
-                    e.apply_targets(&rows[k * n..(k + 1) * n]);
+                    let row = &rows[k * n..(k + 1) * n];
+                    match &conf {
+                        Some(c) => e.apply_decision(row, Some(&c[k * n..(k + 1) * n])),
+                        None => e.apply_targets(row),
+                    }
                 }
             }
         };
@@ -510,6 +607,115 @@ impl PyEngine {
             step(e); // a short batch is cheaper than releasing and re-taking the GIL
         }
         Ok(error)
+    }
+
+    /// Process bar t alone (execute at its open, mark at its close, native risk after the mark);
+    /// the decision on it follows with `decide` (used when Python risk components sit between).
+    fn process(&mut self, t: usize) -> PyResult<()> {
+        let e = self.get()?;
+        if t != e.next_bar() || t >= e.n_bars() {
+            return Err(PyRuntimeError::new_err(format!("expected bar {}, got {t}", e.next_bar())));
+        }
+        e.process_bar(t);
+        Ok(())
+    }
+
+    /// The decision on the last processed bar (one target per symbol, NaN = keep), through the
+    /// native risk stack. Returns None, or why the row was refused (then the run goes flat).
+    #[pyo3(signature = (row, confidence=None))]
+    fn decide(
+        &mut self,
+        row: PyReadonlyArray1<'_, f64>,
+        confidence: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<Option<String>> {
+        let e = self.get()?;
+        let row: Vec<f64> = row.as_array().iter().copied().collect();
+        let conf: Option<Vec<f64>> = confidence.map(|c| c.as_array().iter().copied().collect());
+        let mut error = e.check_targets(&row).err();
+        if error.is_none() {
+            if let Some(c) = &conf {
+                error = check_confidence(c, row.len());
+            }
+        }
+        match &error {
+            Some(msg) => e.strategy_failed(e.next_bar().saturating_sub(1), msg.clone()),
+            None => e.apply_decision(&row, conf.as_deref()),
+        }
+        Ok(error)
+    }
+
+    /// The account and risk state after the last processed bar, for Python risk components.
+    fn risk_state<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.get()?;
+        let t = e.next_bar().saturating_sub(1);
+        let md = Arc::clone(&e.md);
+        let d = PyDict::new(py);
+        d.set_item("bar", t)?;
+        d.set_item("timestamp", md.timestamps.get(t).copied().unwrap_or(0))?;
+        d.set_item("equity", e.equity())?;
+        d.set_item("cash", e.account.cash)?;
+        d.set_item("peak_equity", e.peak_equity())?;
+        d.set_item("drawdown_pct", e.current_drawdown_pct())?;
+        d.set_item("positions", PyArray1::from_slice(py, e.positions()))?;
+        d.set_item("prices", PyArray1::from_slice(py, e.last_prices()))?;
+        d.set_item("targets", PyArray1::from_slice(py, e.targets()))?;
+        let n = md.n_symbols();
+        let in_range = t < md.n_bars;
+        d.set_item(
+            "volume",
+            PyArray1::from_iter(py, (0..n).map(|s| if in_range { md.volume[md.idx(s, t)] } else { f64::NAN })),
+        )?;
+        d.set_item("corrupt", PyList::new(py, (0..n).map(|s| in_range && is_corrupt(&md.bar(s, t))))?)?;
+        d.set_item("failure_streak", e.failure_streak())?;
+        let risk = e.risk();
+        d.set_item("mode", risk.map_or("NORMAL", |r| r.mode().name()))?;
+        d.set_item("stopped", risk.is_some_and(|r| r.stopped()))?;
+        d.set_item("day_start_equity", risk.and_then(|r| r.day_start_equity()).or_else(|| day_start_equity(e, t)))?;
+        d.set_item("open_orders", e.open_orders().len())?;
+        Ok(d)
+    }
+
+    /// An emergency stop from a user's governor (or a failed component when
+    /// `component_failure`) at the last processed bar. Returns whether it took effect.
+    #[pyo3(signature = (trigger, component_failure=false))]
+    fn emergency_stop(&mut self, trigger: String, component_failure: bool) -> PyResult<bool> {
+        Ok(self.get()?.external_stop(trigger, component_failure))
+    }
+
+    /// A policy mode change from a user's controller at the last processed bar.
+    fn set_mode(&mut self, mode: &str, reason: String) -> PyResult<bool> {
+        let m = to_py(Mode::parse(mode))?;
+        Ok(self.get()?.set_mode(m, reason))
+    }
+
+    /// A user component refused symbol s's change (counted as a risk denial, reason "external").
+    fn deny_external(&mut self, symbol: usize, proposed: f64) -> PyResult<()> {
+        self.get()?.deny_external(symbol, proposed);
+        Ok(())
+    }
+
+    /// Record a user component's failure (name and message) at the last processed bar.
+    fn component_failed(&mut self, component: String, message: String) -> PyResult<()> {
+        self.get()?.component_failed(component, message);
+        Ok(())
+    }
+
+    /// Record a failed strategy model at bar t (the other models keep running).
+    fn model_failed(&mut self, t: usize, model: String, message: String) -> PyResult<()> {
+        self.get()?.model_failed(t, model, message);
+        Ok(())
+    }
+
+    /// Number of events so far.
+    fn n_events(&mut self) -> PyResult<usize> {
+        Ok(self.get()?.events.events.len())
+    }
+
+    /// Events from index `start` on, as columns (bar, kind, symbol, qty, price, value, reason).
+    fn events_since<'py>(&mut self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.get()?;
+        let ev = e.events.events.get(start..).unwrap_or(&[]);
+        events_dict(py, ev)
     }
 
     /// Process bars [t0, t1) with no new decision (after a failed strategy call the run is flat).

@@ -8,6 +8,7 @@ mod bootstrap;
 mod engine;
 mod errors;
 mod metrics;
+mod risk;
 mod stress;
 mod stress_table;
 mod sweep;
@@ -37,6 +38,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::run_native_batch, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::run_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::native_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::check_risk_config, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::policy_modes, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market_arrays, m)?)?;

@@ -109,8 +109,13 @@ pub fn run_sweep<'py>(
     }
     let stress = if built.is_empty() { None } else { Some(StressRun::mixed(built, m.seed, scenario_key(&m.scenario))) };
     let prototype = build_strategy(&strategy, source.n_bars(), names.len())?;
-    let sweep =
-        SweepSpec { market: source, stress, exchange: to_py(exchange.to_core())?, engine: to_py(engine.to_core())? };
+    let sweep = SweepSpec {
+        market: source,
+        stress,
+        exchange: to_py(exchange.to_core())?,
+        engine: to_py(engine.to_core())?,
+        risk: to_py(engine.risk_core())?,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n_threads)
         .build()
@@ -147,6 +152,8 @@ pub fn run_sweep<'py>(
     out.set_item("execution_failures", PyArray1::from_iter(py, rows.iter().map(|r| r.execution_failures)))?;
     out.set_item("latency_spikes", PyArray1::from_iter(py, rows.iter().map(|r| r.latency_spikes)))?;
     out.set_item("strategy_failures", PyArray1::from_iter(py, rows.iter().map(|r| r.strategy_failures)))?;
+    out.set_item("emergency_stops", PyArray1::from_iter(py, rows.iter().map(|r| r.emergency_stops)))?;
+    out.set_item("policy_transitions", PyArray1::from_iter(py, rows.iter().map(|r| r.policy_transitions)))?;
     out.set_item("stressed_bars", PyArray1::from_iter(py, rows.iter().map(|r| r.stressed_bars)))?;
     let curves = PyDict::new(py);
     for r in rows.into_iter().filter(|r| !r.equity_curve.is_empty()) {

@@ -1,4 +1,5 @@
-//! The event log: every fill, rejection, cancel, latency spike and strategy failure, in order.
+//! The event log: every signal, order, fill, rejection, cancel, latency spike, strategy failure and
+//! risk event (denial, rebalance, emergency stop, re-arm, policy change, model or component failure), in order.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
@@ -12,6 +13,16 @@ pub enum EventKind {
     EmergencyStop,
     PolicyChange,
     ModelFailure,
+    /// A target change the engine took (only with `record_signals`).
+    Signal,
+    /// An order sent to the exchange for a target (only with `record_signals`).
+    Order,
+    /// A portfolio-balancer adjustment of a target.
+    Rebalance,
+    /// The safety governor re-armed after a stop's cool-down.
+    Rearm,
+    /// A user's component (orchestrator, guard, governor, ...) raised or returned garbage.
+    ComponentFailure,
 }
 
 impl EventKind {
@@ -27,6 +38,11 @@ impl EventKind {
             EventKind::EmergencyStop => "emergency_stop",
             EventKind::PolicyChange => "policy_change",
             EventKind::ModelFailure => "model_failure",
+            EventKind::Signal => "signal",
+            EventKind::Order => "order",
+            EventKind::Rebalance => "rebalance",
+            EventKind::Rearm => "rearm",
+            EventKind::ComponentFailure => "component_failure",
         }
     }
 }

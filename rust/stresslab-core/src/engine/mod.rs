@@ -11,6 +11,11 @@
 //!
 //! Python strategies drive the same engine batch by batch (the binding calls `process_bar` and
 //! `apply_targets` for each bar of a batch whose decisions it got from Python in one call).
+//!
+//! Risk stack ([`crate::risk`], optional, [`Engine::with_risk`]): `apply_targets` passes the
+//! decision through [`RiskStack::filter`] first, and `process_bar` ends with
+//! [`RiskStack::after_mark`] (emergency stop, policy mode, rebalancing). Without a stack both are
+//! a single `is_some` check, so a plain run does exactly what it did before.
 
 pub mod events;
 
@@ -22,6 +27,7 @@ use crate::exchange::{ExchangeConfig, ExchangeSim, Execution, PartialFillPolicy,
 use crate::market::MarketData;
 use crate::metrics::{Metrics, MetricsAccumulator, MetricsConfig};
 use crate::orders::{Liquidity, Order, OrderType};
+use crate::risk::{PostMark, RiskConfig, RiskReport, RiskStack, RiskView, StopAction, Trigger};
 use crate::rng::{Domain, Stream};
 use crate::strategy::Strategy;
 pub use events::{Event, EventKind, EventLog};
@@ -110,6 +116,12 @@ pub struct RunOutput {
     pub strategy_failures: Vec<(usize, String)>,
     pub final_positions: Vec<f64>,
     pub final_cash: f64,
+    /// Emergency stops, policy transitions, denials (empty without a risk stack).
+    pub risk: RiskReport,
+    /// (bar, component, message) of user components that raised or returned garbage.
+    pub component_failures: Vec<(usize, String, String)>,
+    /// (bar, model, message) of strategy models that failed (the others kept running).
+    pub model_failures: Vec<(usize, String, String)>,
 }
 
 /// The state of one run.
@@ -136,6 +148,14 @@ pub struct Engine {
     last_equity: f64,
     next_bar: usize,
     any_traded: bool,
+    risk: Option<Box<RiskStack>>,
+    /// Scratch row for decisions passing through the risk stack.
+    risk_row: Vec<f64>,
+    /// Consecutive exchange rejections (outage, failure, no liquidity); a fill resets it.
+    failure_streak: u32,
+    record_signals: bool,
+    component_failures: Vec<(usize, String, String)>,
+    model_failures: Vec<(usize, String, String)>,
 }
 
 fn rejection_index(r: Rejection) -> usize {
@@ -149,7 +169,25 @@ fn rejection_index(r: Rejection) -> usize {
 
 impl Engine {
     pub fn new(md: Arc<MarketData>, exchange: ExchangeConfig, cfg: EngineConfig) -> Result<Self> {
+        Self::with_risk(md, exchange, cfg, None)
+    }
+
+    /// An engine with a risk stack (validated here; an empty configuration means none).
+    pub fn with_risk(
+        md: Arc<MarketData>,
+        exchange: ExchangeConfig,
+        cfg: EngineConfig,
+        risk: Option<RiskConfig>,
+    ) -> Result<Self> {
         cfg.validate()?;
+        let risk = match risk {
+            Some(r) if !r.is_empty() => Some(Box::new(RiskStack::new(r, md.n_symbols(), cfg.initial_capital)?)),
+            Some(r) => {
+                r.validate()?;
+                None
+            }
+            None => None,
+        };
         let n = md.n_symbols();
         let interval = md.interval_ms() as f64;
         let periods = cfg.periods_per_year.unwrap_or(365.0 * 24.0 * 3_600_000.0 / interval);
@@ -179,6 +217,12 @@ impl Engine {
             last_equity: cfg.initial_capital,
             next_bar: 0,
             any_traded: false,
+            risk,
+            risk_row: Vec::with_capacity(n),
+            failure_streak: 0,
+            record_signals: false,
+            component_failures: Vec::new(),
+            model_failures: Vec::new(),
             md,
             cfg,
             exchange,
@@ -215,6 +259,35 @@ impl Engine {
 
     pub fn current_drawdown_pct(&self) -> f64 {
         self.metrics.current_drawdown_pct()
+    }
+
+    /// Equity at each processed bar's close (empty when the curve is not kept).
+    pub fn equity_curve(&self) -> &[f64] {
+        &self.equity_curve
+    }
+
+    /// Highest equity so far (initial capital included).
+    pub fn peak_equity(&self) -> f64 {
+        self.metrics.peak_equity()
+    }
+
+    /// Record `Signal` (target taken) and `Order` (target order sent) events too.
+    pub fn set_record_signals(&mut self, on: bool) {
+        self.record_signals = on;
+    }
+
+    pub fn risk(&self) -> Option<&RiskStack> {
+        self.risk.as_deref()
+    }
+
+    /// Consecutive exchange rejections so far.
+    pub fn failure_streak(&self) -> u32 {
+        self.failure_streak
+    }
+
+    /// Last valid close per symbol (the mark).
+    pub fn last_prices(&self) -> &[f64] {
+        &self.last_price
     }
 
     /// Execute pending work at bar t's open, then mark at its close.
@@ -262,6 +335,85 @@ impl Engine {
             }
         }
         self.next_bar = t + 1;
+        if self.risk.is_some() {
+            self.risk_after_mark(t);
+        }
+    }
+
+    /// The stack's view of the engine at bar t (fields passed one by one so that the event log
+    /// can be borrowed mutably next to it).
+    fn risk_view<'a>(
+        t: usize,
+        md: &'a MarketData,
+        equity: f64,
+        positions: &'a [f64],
+        prices: &'a [f64],
+        targets: &'a [f64],
+        kind: TargetKind,
+    ) -> RiskView<'a> {
+        RiskView { t, md, equity, positions, prices, targets, kind }
+    }
+
+    fn risk_after_mark(&mut self, t: usize) {
+        let Some(mut risk) = self.risk.take() else { return };
+        let post = {
+            let v = Self::risk_view(
+                t,
+                &self.md,
+                self.last_equity,
+                &self.account.qty,
+                &self.last_price,
+                &self.targets,
+                self.cfg.target_kind,
+            );
+            risk.after_mark(&v, self.failure_streak, &mut self.events)
+        };
+        self.carry_out(t, &mut risk, post);
+        self.risk = Some(risk);
+    }
+
+    /// Do what the stack decided after bar t.
+    fn carry_out(&mut self, t: usize, risk: &mut RiskStack, post: PostMark) {
+        match post.stop {
+            Some(StopAction::Flatten) => {
+                self.cancel_all(t, "emergency_stop");
+                self.flatten();
+            }
+            Some(StopAction::Freeze) => {
+                self.cancel_all(t, "emergency_stop");
+                self.freeze();
+            }
+            None => {}
+        }
+        if post.rebalance {
+            let row = risk.rebalance_targets().to_vec();
+            self.set_targets(&row);
+        }
+        if post.reissue {
+            let raw = risk.raw_targets().to_vec();
+            self.decide_with(risk, &raw, None);
+        }
+    }
+
+    /// Pass a decision row through the stack, then take what is left of it.
+    fn decide_with(&mut self, risk: &mut RiskStack, targets: &[f64], confidence: Option<&[f64]>) {
+        let mut row = std::mem::take(&mut self.risk_row);
+        row.clear();
+        row.extend_from_slice(targets);
+        {
+            let v = Self::risk_view(
+                self.next_bar.saturating_sub(1),
+                &self.md,
+                self.last_equity,
+                &self.account.qty,
+                &self.last_price,
+                &self.targets,
+                self.cfg.target_kind,
+            );
+            risk.filter(&v, &mut row, confidence, self.cfg.rebalance, &mut self.events);
+        }
+        self.set_targets(&row);
+        self.risk_row = row;
     }
 
     fn execute_at_open(&mut self, t: usize) {
@@ -374,6 +526,9 @@ impl Engine {
             self.pending[s] = false;
             return;
         }
+        if self.record_signals {
+            self.events.push(t, EventKind::Order, s as i64, qty, open, 0.0, "market");
+        }
         let order = Order {
             id: self.next_order_id,
             symbol: s,
@@ -401,6 +556,7 @@ impl Engine {
     fn record_fill(&mut self, t: usize, f: &crate::orders::Fill, wanted: f64) {
         self.account.apply_fill(f);
         self.fills += 1;
+        self.failure_streak = 0;
         let partial = (f.qty - wanted).abs() > 1e-12 * wanted.abs();
         if partial {
             self.partial_fills += 1;
@@ -415,16 +571,44 @@ impl Engine {
 
     fn record_rejection(&mut self, t: usize, s: usize, qty: f64, price: f64, r: Rejection) {
         self.rejections[rejection_index(r)] += 1;
+        if r != Rejection::InvalidPrice {
+            self.failure_streak += 1;
+        }
         self.events.push(t, EventKind::Rejected, s as i64, qty, price, 0.0, r.name());
     }
 
     /// Take the decision made on bar t (already processed): NaN entries keep the current target.
+    /// With a risk stack the decision passes through it first.
     pub fn apply_targets(&mut self, targets: &[f64]) {
+        if self.risk.is_some() {
+            self.apply_decision(targets, None);
+        } else {
+            self.set_targets(targets);
+        }
+    }
+
+    /// A decision with one confidence per symbol (read by the orchestrator; 1 when None).
+    pub fn apply_decision(&mut self, targets: &[f64], confidence: Option<&[f64]>) {
+        match self.risk.take() {
+            Some(mut risk) => {
+                self.decide_with(&mut risk, targets, confidence);
+                self.risk = Some(risk);
+            }
+            None => self.set_targets(targets),
+        }
+    }
+
+    /// Take targets as they are (no risk stack): what safe-state actions use.
+    fn set_targets(&mut self, targets: &[f64]) {
+        let t = self.next_bar.saturating_sub(1);
         for (s, x) in targets.iter().enumerate() {
             if x.is_nan() {
                 continue;
             }
             if *x != self.targets[s] || self.cfg.rebalance {
+                if self.record_signals {
+                    self.events.push(t, EventKind::Signal, s as i64, *x, f64::NAN, self.targets[s], "target");
+                }
                 self.targets[s] = *x;
                 self.pending[s] = true;
                 self.any_pending = true;
@@ -468,10 +652,70 @@ impl Engine {
         }
     }
 
-    /// Go flat from the next bar on: all targets 0 (weights or units alike).
+    /// Go flat from the next bar on: all targets 0 (weights or units alike). Bypasses the risk
+    /// stack (it is the safe state the stack itself asks for).
     pub fn flatten(&mut self) {
         let zeros = vec![0.0; self.md.n_symbols()];
-        self.apply_targets(&zeros);
+        self.set_targets(&zeros);
+    }
+
+    /// Keep the positions as they are: pending targets are dropped and forgotten (NaN), so the
+    /// next decision for a symbol trades again.
+    pub fn freeze(&mut self) {
+        self.pending.iter_mut().for_each(|p| *p = false);
+        self.any_pending = false;
+        self.targets.iter_mut().for_each(|x| *x = f64::NAN);
+    }
+
+    /// An emergency stop raised outside the native triggers at the last processed bar: a
+    /// user's governor (`trigger` its name) or a failed component. Returns whether it took
+    /// effect (not when a stop is already in force or the run has no governor state).
+    pub fn external_stop(&mut self, trigger: String, component_failure: bool) -> bool {
+        let t = self.next_bar.saturating_sub(1);
+        let Some(mut risk) = self.risk.take() else { return false };
+        let kind = if component_failure { Trigger::ComponentFailure } else { Trigger::External };
+        let action = risk.external_stop(t, kind, trigger, self.last_equity, &mut self.events);
+        let post = PostMark { stop: action, ..Default::default() };
+        self.carry_out(t, &mut risk, post);
+        self.risk = Some(risk);
+        action.is_some()
+    }
+
+    /// A policy mode change decided outside the native controller (a user's controller).
+    /// The strategy's last targets are sent through the stack again under the new limits.
+    pub fn set_mode(&mut self, mode: crate::risk::Mode, reason: String) -> bool {
+        let t = self.next_bar.saturating_sub(1);
+        let Some(mut risk) = self.risk.take() else { return false };
+        let changed = risk.change_mode(t, mode, "external", reason, &mut self.events);
+        if changed {
+            self.carry_out(t, &mut risk, PostMark { reissue: true, ..Default::default() });
+        }
+        self.risk = Some(risk);
+        changed
+    }
+
+    /// A user's component refused symbol s's change at the last processed bar.
+    pub fn deny_external(&mut self, s: usize, proposed: f64) {
+        let t = self.next_bar.saturating_sub(1);
+        if let Some(risk) = self.risk.as_mut() {
+            risk.deny_external(t, s, proposed, &mut self.events);
+        } else {
+            self.events.push(t, EventKind::RiskDenial, s as i64, proposed, f64::NAN, 0.0, "external");
+        }
+    }
+
+    /// Record a user component's failure at the last processed bar (the caller puts the run in
+    /// the component's safe state).
+    pub fn component_failed(&mut self, component: String, message: String) {
+        let t = self.next_bar.saturating_sub(1);
+        self.events.push(t, EventKind::ComponentFailure, -1, 0.0, 0.0, 0.0, "component_failure");
+        self.component_failures.push((t, component, message));
+    }
+
+    /// Record a failed strategy model at bar t (the other models keep running).
+    pub fn model_failed(&mut self, t: usize, model: String, message: String) {
+        self.events.push(t, EventKind::ModelFailure, -1, 0.0, 0.0, 0.0, "model_failure");
+        self.model_failures.push((t, model, message));
     }
 
     /// Record a failed strategy call covering bars [t0, t1) and go flat.
@@ -505,6 +749,9 @@ impl Engine {
             strategy_failures: self.strategy_failures,
             final_positions: self.account.qty.clone(),
             final_cash: self.account.cash,
+            risk: self.risk.map(|r| r.report()).unwrap_or_default(),
+            component_failures: self.component_failures,
+            model_failures: self.model_failures,
         }
     }
 }
@@ -516,10 +763,24 @@ pub fn run_native(
     exchange: ExchangeConfig,
     cfg: EngineConfig,
 ) -> Result<RunOutput> {
+    run_native_with_risk(md, strategy, exchange, cfg, None, false)
+}
+
+/// Run a native strategy through a native risk stack (no Python anywhere); `record_signals`
+/// adds signal and order events to the log.
+pub fn run_native_with_risk(
+    md: Arc<MarketData>,
+    strategy: &mut dyn Strategy,
+    exchange: ExchangeConfig,
+    cfg: EngineConfig,
+    risk: Option<RiskConfig>,
+    record_signals: bool,
+) -> Result<RunOutput> {
     let n_bars = md.n_bars;
     let mut targets = vec![f64::NAN; md.n_symbols()];
     let data = Arc::clone(&md);
-    let mut e = Engine::new(md, exchange, cfg)?;
+    let mut e = Engine::with_risk(md, exchange, cfg, risk)?;
+    e.set_record_signals(record_signals);
     strategy.reset();
     for t in 0..n_bars {
         e.process_bar(t);

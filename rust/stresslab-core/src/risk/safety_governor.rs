@@ -1,0 +1,268 @@
+//! Safety governor: the emergency stop system (ESS).
+//!
+//! Checked after every bar's close while armed, in this order (the first that fires names the
+//! stop):
+//! - `drawdown`: equity more than `max_drawdown` below its peak since the governor (re-)armed;
+//! - `loss_velocity`: equity more than `loss_velocity` below the equity `loss_velocity_bars` ago;
+//! - `failure_streak`: `max_failure_streak` exchange rejections in a row (outages, failures, no
+//!   liquidity; a fill ends the streak);
+//! - `data_quality`: more than `max_corrupt_bars` corrupt (symbol, bar) pairs in the last
+//!   `corrupt_window_bars` bars;
+//! - `volatility`: a symbol's short-term volatility (EWMA half-life `vol_short_bars`) above
+//!   `max_volatility_mult` times its usual level (half-life `vol_long_bars`).
+//!
+//! On a stop the engine cancels every open order and, per `action`, flattens every position or
+//! freezes (keeps positions, drops pending targets). New risk is blocked for `cooldown_bars`
+//! bars; then the governor re-arms with its references reset to the present (the peak, the loss
+//! window, the streak and the corrupt-bar count start afresh), so one crash is one stop.
+//! `cooldown_bars = None` keeps the stop until the end of the run.
+
+use super::indicators::{LossWindow, VolRatio, WindowCount};
+use crate::error::{check_range, Result, StressError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopAction {
+    Flatten,
+    Freeze,
+}
+
+impl StopAction {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "flatten" => Ok(StopAction::Flatten),
+            "freeze" => Ok(StopAction::Freeze),
+            other => Err(StressError::param("action", format!("must be 'flatten' or 'freeze', got {other:?}"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StopAction::Flatten => "flatten",
+            StopAction::Freeze => "freeze",
+        }
+    }
+}
+
+/// Why the governor stopped (names used in events and results).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Drawdown,
+    LossVelocity,
+    FailureStreak,
+    DataQuality,
+    Volatility,
+    /// Raised by a user's Python governor (its own name is kept in the stop record).
+    External,
+    /// A user component failed; the stack went to the safe state.
+    ComponentFailure,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Drawdown => "drawdown",
+            Trigger::LossVelocity => "loss_velocity",
+            Trigger::FailureStreak => "failure_streak",
+            Trigger::DataQuality => "data_quality",
+            Trigger::Volatility => "volatility",
+            Trigger::External => "external",
+            Trigger::ComponentFailure => "component_failure",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GovernorConfig {
+    pub max_drawdown: Option<f64>,
+    pub loss_velocity: Option<f64>,
+    pub loss_velocity_bars: usize,
+    pub max_failure_streak: Option<u32>,
+    pub max_corrupt_bars: Option<u32>,
+    pub corrupt_window_bars: usize,
+    pub max_volatility_mult: Option<f64>,
+    pub vol_short_bars: f64,
+    pub vol_long_bars: f64,
+    pub action: StopAction,
+    pub cooldown_bars: Option<usize>,
+}
+
+impl Default for GovernorConfig {
+    fn default() -> Self {
+        GovernorConfig {
+            max_drawdown: None,
+            loss_velocity: None,
+            loss_velocity_bars: 24,
+            max_failure_streak: None,
+            max_corrupt_bars: None,
+            corrupt_window_bars: 24,
+            max_volatility_mult: None,
+            vol_short_bars: 6.0,
+            vol_long_bars: 168.0,
+            action: StopAction::Flatten,
+            cooldown_bars: Some(24),
+        }
+    }
+}
+
+impl GovernorConfig {
+    pub fn validate(&self) -> Result<()> {
+        if let Some(x) = self.max_drawdown {
+            check_range("max_drawdown_pct", x, 1e-9, 1.0)?;
+        }
+        if let Some(x) = self.loss_velocity {
+            check_range("loss_velocity_pct", x, 1e-9, 1.0)?;
+        }
+        if self.loss_velocity_bars < 1 {
+            return Err(StressError::param("loss_velocity_bars", "must be an integer >= 1, got 0"));
+        }
+        if self.max_failure_streak == Some(0) {
+            return Err(StressError::param("max_failure_streak", "must be an integer >= 1 (or None), got 0"));
+        }
+        if self.corrupt_window_bars < 1 {
+            return Err(StressError::param("corrupt_window_bars", "must be an integer >= 1, got 0"));
+        }
+        if let Some(m) = self.max_volatility_mult {
+            check_range("max_volatility_mult", m, 1.0, 1e6)?;
+        }
+        check_range("vol_short_bars", self.vol_short_bars, 1.0, 1e7)?;
+        check_range("vol_long_bars", self.vol_long_bars, 1.0, 1e7)?;
+        if self.vol_short_bars >= self.vol_long_bars {
+            return Err(StressError::param(
+                "vol_short_bars",
+                format!(
+                    "must be shorter than vol_long_bars, got vol_short_bars={} >= vol_long_bars={}",
+                    self.vol_short_bars, self.vol_long_bars
+                ),
+            ));
+        }
+        if self.cooldown_bars == Some(0) {
+            return Err(StressError::param("cooldown_bars", "must be an integer >= 1 (or None: stay stopped), got 0"));
+        }
+        Ok(())
+    }
+}
+
+/// What the governor decided after a bar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GovernorEvent {
+    Nothing,
+    Stop(Trigger),
+    Rearm,
+}
+
+#[derive(Clone, Debug)]
+pub struct SafetyGovernor {
+    pub cfg: GovernorConfig,
+    peak: f64,
+    loss: Option<LossWindow>,
+    corrupt: Option<WindowCount>,
+    vol: Option<VolRatio>,
+    vol_mult_sq: f64,
+    streak_base: u32,
+    /// Bar the current stop ends (re-arm), when stopped.
+    stopped_until: Option<Option<usize>>,
+}
+
+impl SafetyGovernor {
+    pub fn new(cfg: GovernorConfig, n_symbols: usize, initial_equity: f64) -> Self {
+        let loss = cfg.loss_velocity.map(|_| LossWindow::new(cfg.loss_velocity_bars, initial_equity));
+        let corrupt = cfg.max_corrupt_bars.map(|_| WindowCount::new(cfg.corrupt_window_bars));
+        let vol = cfg.max_volatility_mult.map(|_| VolRatio::new(n_symbols, cfg.vol_short_bars, cfg.vol_long_bars));
+        let m = cfg.max_volatility_mult.unwrap_or(f64::INFINITY);
+        SafetyGovernor {
+            cfg,
+            peak: initial_equity,
+            loss,
+            corrupt,
+            vol,
+            vol_mult_sq: m * m,
+            streak_base: 0,
+            stopped_until: None,
+        }
+    }
+
+    /// Whether a stop is in force (new risk blocked).
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stopped_until.is_some()
+    }
+
+    /// Whether the volatility tracker wants the closes.
+    #[inline]
+    pub fn tracks_volatility(&self) -> bool {
+        self.vol.is_some()
+    }
+
+    #[inline]
+    pub fn feed_close(&mut self, s: usize, close: f64) {
+        if let Some(v) = self.vol.as_mut() {
+            v.update(s, close);
+        }
+    }
+
+    pub fn peak(&self) -> f64 {
+        self.peak
+    }
+
+    /// After bar t's close: update the references and decide. `failure_streak` is the engine's
+    /// count of consecutive rejections; `corrupt_now` the corrupt (symbol, bar) pairs of bar t.
+    #[inline]
+    pub fn after_mark(&mut self, t: usize, equity: f64, failure_streak: u32, corrupt_now: u32) -> GovernorEvent {
+        if failure_streak < self.streak_base {
+            self.streak_base = 0; // a fill ended the old streak
+        }
+        if equity > self.peak {
+            self.peak = equity;
+        }
+        let cfg = &self.cfg;
+        let loss_hit = match (self.loss.as_mut(), cfg.loss_velocity) {
+            (Some(w), Some(l)) => w.push_beyond(equity, l),
+            _ => false,
+        };
+        let corrupt = self.corrupt.as_mut().map_or(0, |w| w.push(corrupt_now));
+        if let Some(until) = self.stopped_until {
+            if until.is_some_and(|u| t >= u) {
+                self.rearm(equity, failure_streak);
+                return GovernorEvent::Rearm;
+            }
+            return GovernorEvent::Nothing;
+        }
+        let trigger = if cfg.max_drawdown.is_some_and(|l| equity < self.peak * (1.0 - l)) {
+            Some(Trigger::Drawdown)
+        } else if loss_hit {
+            Some(Trigger::LossVelocity)
+        } else if cfg.max_failure_streak.is_some_and(|m| failure_streak - self.streak_base >= m) {
+            Some(Trigger::FailureStreak)
+        } else if cfg.max_corrupt_bars.is_some_and(|m| corrupt > m) {
+            Some(Trigger::DataQuality)
+        } else if self.vol.as_ref().is_some_and(|v| v.exceeds(self.vol_mult_sq)) {
+            Some(Trigger::Volatility)
+        } else {
+            None
+        };
+        match trigger {
+            Some(tr) => {
+                self.stop(t);
+                GovernorEvent::Stop(tr)
+            }
+            None => GovernorEvent::Nothing,
+        }
+    }
+
+    /// Enter the stopped state at bar t (a native trigger or an external one).
+    pub fn stop(&mut self, t: usize) {
+        self.stopped_until = Some(self.cfg.cooldown_bars.map(|c| t.saturating_add(c)));
+    }
+
+    fn rearm(&mut self, equity: f64, failure_streak: u32) {
+        self.stopped_until = None;
+        self.peak = equity;
+        if let Some(w) = self.loss.as_mut() {
+            w.reset(equity);
+        }
+        if let Some(w) = self.corrupt.as_mut() {
+            w.reset();
+        }
+        self.streak_base = failure_streak;
+    }
+}
