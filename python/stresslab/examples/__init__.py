@@ -1,8 +1,12 @@
 """The seed's usage examples, runnable offline: ``python -m stresslab.examples``.
 
 1. a single scenario, 2. the library batch, 3. a custom mixed scenario, 4. a historical replay,
-5. a comprehensive suite with the runner's summary, 6. a Monte Carlo sweep. Each function returns
-what it computed so tests can check it; ``main()`` runs them all and prints the results.
+5. a comprehensive suite with the runner's summary, 6. a Monte Carlo sweep. Examples 1-5 run the
+seed's whole system built from the shipped mock components (``stresslab.mocks``: a trend-following
+strategy engine, orchestrator, risk guard, balancer, safety governor, policy controller and store,
+event bus), exactly as the seed wires them; example 6 sweeps the native reference strategy with the
+native default risk stack. Each function returns what it computed so tests can check it; ``main()``
+runs them all and prints the results.
 """
 
 from __future__ import annotations
@@ -11,6 +15,16 @@ import time
 
 import stresslab as sl
 from stresslab import Scenario, ScenarioExecutor, ScenarioLibrary, ScenarioType, StressTestRunner
+from stresslab.mocks import (
+    MockEventBus,
+    MockMetaStrategyController,
+    MockOrchestrator,
+    MockPolicyStore,
+    MockPortfolioBalancer,
+    MockRiskGuard,
+    MockSafetyGovernor,
+    MockStrategyEngine,
+)
 from stresslab.strategies import SmaCross
 
 __all__ = [
@@ -25,8 +39,18 @@ __all__ = [
 
 
 def _system() -> ScenarioExecutor:
-    """The trading system under test: the reference strategy on the default exchange."""
-    return ScenarioExecutor(runtime_engine=SmaCross(24, 96), initial_capital=100_000.0)
+    """The trading system under test, wired as in the seed from the shipped mock components."""
+    return ScenarioExecutor(
+        runtime_engine=MockStrategyEngine(),
+        orchestrator=MockOrchestrator(),
+        risk_guard=MockRiskGuard(),
+        portfolio_balancer=MockPortfolioBalancer(),
+        safety_governor=MockSafetyGovernor(max_drawdown_pct=10.0),
+        msc=MockMetaStrategyController(),
+        policy_store=MockPolicyStore(),
+        event_bus=MockEventBus(),
+        initial_capital=100_000.0,
+    )
 
 
 def example_single_scenario() -> sl.ScenarioResult:
@@ -43,7 +67,7 @@ def example_single_scenario() -> sl.ScenarioResult:
     print(
         f"[1] {scenario.name}: return {result.total_return * 100:.1f}%, max drawdown {result.max_drawdown:.1f}%, "
         f"Sharpe {result.sharpe_ratio:.2f}, trades {result.total_trades}, "
-        f"execution failures {result.execution_failures}"
+        f"emergency stops {result.emergency_stops}, execution failures {result.execution_failures}"
     )
     return result
 
@@ -118,13 +142,15 @@ def example_comprehensive_suite() -> dict[str, sl.ScenarioResult]:
 def example_monte_carlo() -> sl.MonteCarloResult:
     """Example 6: 500 paths of a flash crash at two depths."""
     scenario = Scenario("mc_flash_crash", ScenarioType.FLASH_CRASH, {"drop_pct": 0.3}, n_bars=24 * 90, seed=5)
-    mc = sl.monte_carlo(scenario, SmaCross(24, 96), n_paths=500, grid={"drop_pct": [0.2, 0.4]})
+    mc = sl.monte_carlo(
+        scenario, SmaCross(24, 96), n_paths=500, grid={"drop_pct": [0.2, 0.4]}, risk=sl.risk.default_stack()
+    )
     s = mc.summary.sort("param_drop_pct")
     for row in s.iter_rows(named=True):
         print(
             f"[6] drop {row['param_drop_pct']:.0%}: max drawdown p50 {row['max_drawdown_p50']:.1f}% "
             f"p95 {row['max_drawdown_p95']:.1f}%, return p5 {row['total_return_pct_p5']:.1f}%, "
-            f"P(ruin) {row['prob_ruin']:.3f}"
+            f"P(ruin) {row['prob_ruin']:.3f}, ESS frequency {row['emergency_stop_frequency']:.2f}"
         )
     print(f"    {mc.table.height} paths at {mc.bars_per_second / 1e6:.1f} M bars/s")
     return mc
