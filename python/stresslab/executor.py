@@ -345,8 +345,10 @@ class ScenarioExecutor:
         return self.result_from_output(scenario, market, out, setup_failures)
 
     def _run_python(
-        self, strategy: Any, market: dict, exchange: ExchangeSimulator, cfg: dict, loop: ComponentLoop
+        self, strategy: Any, market: dict, exchange: ExchangeSimulator, cfg: dict, loop: ComponentLoop | None = None
     ) -> dict:
+        if loop is None:
+            loop = ComponentLoop(self.components, market["symbols"], cfg["target"], self.event_bus)
         engine = _core.PyEngine(market, exchange.to_config(), cfg)
         if callable(getattr(strategy, "reset", None)):
             strategy.reset()  # a strategy object reused across runs starts afresh (as native ones do)
@@ -373,7 +375,7 @@ class ScenarioExecutor:
             ctx.bar_index = t0
             try:
                 raw = strategy.on_batch(BarBatch(market, t0, t1), ctx)
-                decisions = _as_decisions(raw, t1 - t0, n_sym, allow_nan=precomputed)
+                decisions = _as_decisions(raw, t1 - t0, n_sym, allow_nan=precomputed, check_values=loop.per_bar)
                 confidence = _confidence(strategy, t1 - t0, n_sym)
                 failed = None
             except Exception as exc:  # a user's strategy that raises is recorded, not fatal
@@ -418,7 +420,11 @@ def _confidence(strategy: Any, n_rows: int, n_sym: int) -> np.ndarray | None:
     return arr
 
 
-def _as_decisions(raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False) -> np.ndarray:
+def _as_decisions(
+    raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False, check_values: bool = True
+) -> np.ndarray:
+    """The decision rows as a (n_rows, n_sym) float array. ``check_values=False`` leaves the NaN/inf
+    check to the engine (``step_batch`` does it in Rust, which saves a numpy pass per call)."""
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim == 1 and n_sym == 1:
         arr = arr[:, None]
@@ -426,7 +432,7 @@ def _as_decisions(raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False) ->
         arr = arr[None, :]
     if arr.shape != (n_rows, n_sym):
         raise ValueError(f"decisions must have shape ({n_rows}, {n_sym}) (bars x symbols), got {arr.shape}")
-    if np.isinf(arr).any() or (not allow_nan and np.isnan(arr).any()):
+    if check_values and (np.isinf(arr).any() or (not allow_nan and np.isnan(arr).any())):
         raise ValueError("decisions contain NaN or infinite values")
     return np.ascontiguousarray(arr)
 
