@@ -163,7 +163,7 @@ def test_limit_fills_never_outside_the_bar_and_need_penetration():
     lows, highs = m["low"][0], m["high"][0]
     fills = []
     for t in range(n):
-        eng.step_batch(t, np.full((1, 1), np.nan))
+        eng.step_batch(t, np.full((1, 1), np.nan), allow_hold=True)
         if t + 1 < n:
             eng.submit_order(0, 0.01, "limit", float(m["close"][0, t] * 0.997))
             eng.submit_order(0, -0.01, "limit", float(m["close"][0, t] * 1.003))

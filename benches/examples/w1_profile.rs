@@ -26,7 +26,8 @@ fn main() {
         let low: Vec<f64> = open.iter().zip(&c).map(|(o, c)| o.min(*c)).collect();
         let ts = (0..n as i64).map(|t| t * 3_600_000).collect();
         let md = MarketData::new(vec!["BTC".into()], ts, open, high, low, c, vec![1e9; n], None, None).expect("md");
-        let cfg = EngineConfig { keep_equity_curve: false, keep_trades: false, record_events: false, ..Default::default() };
+        let cfg =
+            EngineConfig { keep_equity_curve: false, keep_trades: false, record_events: false, ..Default::default() };
         let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
         let out = run_native(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg).expect("run");
         total += out.metrics.final_equity;

@@ -1,6 +1,6 @@
 """Type stubs of the native module ``stresslab._core`` (built from rust/stresslab-py)."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -53,23 +53,97 @@ def scenario_key(name: str) -> int: ...
 def default_correlations(symbols: list[str]) -> tuple[list[list[float]], list[list[float]]]: ...
 def num_threads() -> int: ...
 
-# -- engine and risk stack (dicts built by stresslab.executor / stresslab.risk) ----------------
+# -- stress transforms (rust/stresslab-py/src/stress.rs) --------------------------------------
+class _StepSpec(TypedDict):
+    """One stress step: canonical parameter names, as ``stresslab.transforms`` builds them."""
+
+    transform: str
+    params: dict[str, float]
+    choices: list[str]
+    symbols: list[str] | None
+    at: str  # "random", "bar" or "time"
+    at_value: int  # bar index or time in ms UTC
+    aliases: dict[str, str]
+
+def apply_stress(
+    table: object,
+    steps: list[_StepSpec],
+    seed: int,
+    scenario: str,
+    symbol_order: list[str],
+    base_spread: float,
+    mixed: bool = True,
+) -> tuple[_ArrowTable, _ArrowTable]:
+    """(stressed table, record) for any Arrow table/stream in the long bar format."""
+
+def stress_flag_bits() -> list[tuple[str, int]]: ...
+def mixed_order() -> list[str]: ...
+def corruption_kinds() -> list[str]: ...
+
+# stationary block bootstrap (rust/stresslab-py/src/bootstrap.rs); `columns` holds `symbols` and the
+# flat symbol-major numpy columns `timestamps` (int64 ms), open, high, low, close, volume, spread
+def bootstrap_market(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+    with_path: bool | None = None,
+) -> _ArrowTable: ...
+def bootstrap_market_arrays(
+    columns: dict[str, Any],
+    n_paths: int,
+    n_bars: int | None = None,
+    block_length: float | None = None,
+    seed: int = 42,
+    scenario: str = "bootstrap",
+    first_path: int = 0,
+) -> dict[str, Any]: ...
+def bootstrap_block_lengths(columns: dict[str, Any]) -> list[float]: ...
+
+# -- metrics ------------------------------------------------------------------------------------
+def compute_metrics(
+    equity: np.ndarray,
+    trade_pnls: np.ndarray | None = None,
+    periods_per_year: float = 8760.0,
+    initial_equity: float | None = None,
+    exposure: np.ndarray | None = None,
+    turnover: np.ndarray | None = None,
+    trade_bars_held: np.ndarray | None = None,
+    fees: float = 0.0,
+    slippage: float = 0.0,
+    ruin_threshold: float = 0.5,
+    var_levels: tuple[float, float] = (0.95, 0.99),
+) -> dict[str, Any]: ...
+def metric_info() -> list[tuple[str, str, str]]: ...
+def metric_flags() -> list[tuple[str, str]]: ...
+
+# -- execution ----------------------------------------------------------------------------------
+def check_exchange_config(cfg: dict[str, Any]) -> None: ...
 def run_native_strategy(
     market: dict[str, Any], strategy: dict[str, Any], exchange: dict[str, Any], engine: dict[str, Any]
 ) -> dict[str, Any]: ...
-def check_exchange_config(cfg: dict[str, Any]) -> None: ...
 def native_targets(market: dict[str, Any], strategy: dict[str, Any]) -> np.ndarray: ...
 def check_risk_config(cfg: dict[str, Any]) -> None: ...
 def policy_modes() -> list[str]: ...
+def run_native_batch(
+    jobs: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]], n_threads: int
+) -> list[dict[str, Any] | str]: ...
 
 class PyEngine:
+    """The bar loop stepped from Python, one batch of decisions at a time."""
+
     def __init__(self, market: dict[str, Any], exchange: dict[str, Any], engine: dict[str, Any]) -> None: ...
     @property
     def n_bars(self) -> int: ...
     @property
     def next_bar(self) -> int: ...
     def context(self) -> tuple[float, float, np.ndarray, int]: ...
-    def step_batch(self, t0: int, decisions: np.ndarray, confidence: np.ndarray | None = None) -> str | None: ...
+    def step_batch(
+        self, t0: int, decisions: np.ndarray, confidence: np.ndarray | None = None, allow_hold: bool = False
+    ) -> str | None: ...
     def process(self, t: int) -> None: ...
     def decide(self, row: np.ndarray, confidence: np.ndarray | None = None) -> str | None: ...
     def risk_state(self) -> dict[str, Any]: ...
@@ -84,3 +158,17 @@ class PyEngine:
     def strategy_failed(self, t0: int, message: str) -> None: ...
     def submit_order(self, symbol: int, qty: float, order_type: str = "market", price: float | None = None) -> int: ...
     def finish(self) -> dict[str, Any]: ...
+
+# -- sweeps -------------------------------------------------------------------------------------
+def run_sweep(
+    market: dict[str, Any],
+    steps: list[dict[str, Any]],
+    strategy: dict[str, Any],
+    exchange: dict[str, Any],
+    engine: dict[str, Any],
+    first_path: int,
+    n_paths: int,
+    n_threads: int,
+    keep_curves: list[int] = ...,
+    bootstrap: dict[str, Any] | None = None,
+) -> dict[str, Any]: ...

@@ -69,6 +69,13 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
         df = df.with_columns(pl.col("timestamp").cast(pl.Int64).alias("_ts"))
     has_spread = "spread" in df.columns
     has_flags = "stress_flags" in df.columns
+    # A corrupted feed: rows out of time order and repeated bars. The engine walks one clock, so
+    # each (symbol, time) keeps its first row; both are counted as data-quality issues.
+    prev = pl.col("_ts").shift(1).over("symbol")
+    out_of_order = int(df.select((pl.col("_ts") < prev).sum()).item() or 0)
+    n_rows = df.height
+    df = df.unique(subset=["symbol", "_ts"], keep="first", maintain_order=True)
+    duplicates = n_rows - df.height
     df = df.sort(["symbol", "_ts"]) if len(symbols) > 1 else df.sort("_ts")
     per_symbol = df.group_by("symbol", maintain_order=True).agg(pl.len()).to_dict(as_series=False)
     counts = dict(zip(per_symbol["symbol"], per_symbol["len"], strict=True))
@@ -95,7 +102,12 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
                 .sort("_ts")
             )
             out[c] = np.stack([wide[s].to_numpy().astype(float) for s in symbols])
-    market: dict[str, Any] = {"symbols": symbols, "timestamps": np.ascontiguousarray(timestamps, dtype=np.int64)}
+    missing = len(symbols) * len(timestamps) - df.height
+    market: dict[str, Any] = {
+        "symbols": symbols,
+        "timestamps": np.ascontiguousarray(timestamps, dtype=np.int64),
+        "feed_issues": {"duplicates": duplicates, "out_of_order": out_of_order, "missing_bars": missing},
+    }
     for c in _PRICE_COLS:
         market[c] = np.ascontiguousarray(out[c], dtype=np.float64)
     market["spread"] = np.ascontiguousarray(out["spread"], dtype=np.float64) if has_spread else None
@@ -114,9 +126,14 @@ def _data_quality_issues(market: dict[str, Any]) -> int:
         bad = ~(np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c))
         bad |= (low <= 0) | (h < np.maximum(o, c)) | (low > np.minimum(o, c))
         bad |= ~np.isfinite(market["volume"]) | (market["volume"] < 0)
+    feed = market.get("feed_issues", {})
     if market.get("flags") is not None:
+        # ground truth of the data-corruption transform; a duplicated row's flagged copy was
+        # dropped on ingestion, so duplicates are added back
         bad |= (market["flags"] & CORRUPT_FLAG) != 0
-    return int(bad.sum())
+        return int(bad.sum()) + feed.get("duplicates", 0)
+    # missing bars already show as NaN rows above
+    return int(bad.sum()) + feed.get("duplicates", 0) + feed.get("out_of_order", 0)
 
 
 def _stress_onset(market: dict[str, Any]) -> int | None:
@@ -225,11 +242,7 @@ class ScenarioExecutor:
         Never raises for a failing scenario: the result has success=False and a note.
         """
         try:
-            if data is None:
-                df = self.loader.load_data(scenario)
-            else:
-                df = data if scenario.is_unstressed else self.loader.apply_stress(data, scenario)
-            result = self.run_bars(scenario, df)
+            result = self.run_bars(scenario, self.load_bars(scenario, data))
         except Exception as exc:  # a failing scenario must not take the batch down
             return ScenarioResult.failed(scenario, scenario.name, exc)
         if self.scorecard and self.components and result.success:
@@ -238,15 +251,18 @@ class ScenarioExecutor:
             attach_scorecard(self, scenario, data, result)
         return result
 
-    def run_bars(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> ScenarioResult:
-        """Run on already-stressed bars (raises on bad input)."""
-        market = market_arrays(df)
+    def load_bars(self, scenario: Scenario, data: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The scenario's stressed bars (from ``data`` or the loader)."""
+        if data is None:
+            return self.loader.load_data(scenario)
+        return data if scenario.is_unstressed else self.loader.apply_stress(data, scenario)
+
+    def _configs(self, scenario: Scenario, market: dict, path: int) -> tuple[ExchangeSimulator, dict, list]:
         params = scenario.resolved_parameters()
         exchange = self.exchange_simulator.with_scenario(
             params, len(market["timestamps"]), lambda at: _bar_index(at, market["timestamps"])
         )
-        strategy = self.runtime_engine
-        target = self.target or getattr(strategy, "target", "weight")
+        target = self.target or getattr(self.runtime_engine, "target", "weight")
         engine_cfg = {
             "initial_capital": self.initial_capital,
             "target": target,
@@ -263,6 +279,49 @@ class ScenarioExecutor:
         }
         engine_cfg["risk"], setup_failures = engine_risk_config(self.components)
         engine_cfg["record_signals"] = self.event_bus is not None
+        return exchange, engine_cfg, setup_failures
+
+    def native_job(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> tuple | None:
+        """(market, strategy spec, exchange config, engine config) when the whole system is native
+        (native strategy and risk components, no event bus): the run can go to Rust with others
+        (:class:`StressTestRunner`). None otherwise (then use :meth:`run_bars`)."""
+        if not isinstance(self.runtime_engine, NativeStrategy) or self.event_bus is not None:
+            return None
+        market = market_arrays(df)
+        exchange, engine_cfg, _ = self._configs(scenario, market, path)
+        loop = ComponentLoop(self.components, market["symbols"], engine_cfg["target"], self.event_bus)
+        if loop.active:
+            return None
+        spec = self.runtime_engine.spec()
+        if spec["kind"] == "target_signals" and spec["targets"].shape[1] == 1 and len(market["symbols"]) > 1:
+            raise InvalidParameterError("targets: one column given but the data has several symbols", "targets")
+        return market, spec, exchange.to_config(), engine_cfg
+
+    def result_from_output(
+        self, scenario: Scenario, market: dict, out: dict, setup_failures: list | None = None
+    ) -> ScenarioResult:
+        if setup_failures is None:
+            _, setup_failures = engine_risk_config(self.components)
+        out["risk"]["component_failures"][:0] = [(0, slot, msg) for slot, msg in setup_failures]
+        notes = [f"{len(market['symbols'])} symbols x {len(market['timestamps'])} bars"]
+        if out["strategy_failures"]:
+            notes.append(f"strategy failed {len(out['strategy_failures'])} time(s); the run went flat each time")
+        return ScenarioResult.from_output(
+            scenario,
+            out,
+            market["symbols"],
+            market["timestamps"],
+            data_quality_issues=_data_quality_issues(market),
+            stress_onset_bar=_stress_onset(market),
+            notes=notes,
+        )
+
+    def run_bars(self, scenario: Scenario, df: pl.DataFrame, path: int = 0) -> ScenarioResult:
+        """Run on already-stressed bars (raises on bad input)."""
+        market = market_arrays(df)
+        exchange, engine_cfg, setup_failures = self._configs(scenario, market, path)
+        strategy = self.runtime_engine
+        target = engine_cfg["target"]
         loop = ComponentLoop(self.components, market["symbols"], target, self.event_bus)
         if isinstance(strategy, NativeStrategy):
             spec = strategy.spec()
@@ -278,24 +337,18 @@ class ScenarioExecutor:
                     if failure:
                         setup_failures.append(("event_bus", failure))
         else:
+            try:
+                strategy = copy.deepcopy(strategy)  # each run starts from the strategy's initial state
+            except Exception:  # an uncopyable strategy object is used as it is (and reset if it can)
+                pass
             out = self._run_python(strategy, market, exchange, engine_cfg, loop)
-        out["risk"]["component_failures"][:0] = [(0, slot, msg) for slot, msg in setup_failures]
-        notes = [f"{len(market['symbols'])} symbols x {len(market['timestamps'])} bars"]
-        if out["strategy_failures"]:
-            notes.append(f"strategy failed {len(out['strategy_failures'])} time(s); the run went flat each time")
-        return ScenarioResult.from_output(
-            scenario,
-            out,
-            market["symbols"],
-            market["timestamps"],
-            data_quality_issues=_data_quality_issues(market),
-            stress_onset_bar=_stress_onset(market),
-            notes=notes,
-        )
+        return self.result_from_output(scenario, market, out, setup_failures)
 
     def _run_python(
-        self, strategy: Any, market: dict, exchange: ExchangeSimulator, cfg: dict, loop: ComponentLoop
+        self, strategy: Any, market: dict, exchange: ExchangeSimulator, cfg: dict, loop: ComponentLoop | None = None
     ) -> dict:
+        if loop is None:
+            loop = ComponentLoop(self.components, market["symbols"], cfg["target"], self.event_bus)
         engine = _core.PyEngine(market, exchange.to_config(), cfg)
         if callable(getattr(strategy, "reset", None)):
             strategy.reset()  # a strategy object reused across runs starts afresh (as native ones do)
@@ -322,7 +375,7 @@ class ScenarioExecutor:
             ctx.bar_index = t0
             try:
                 raw = strategy.on_batch(BarBatch(market, t0, t1), ctx)
-                decisions = _as_decisions(raw, t1 - t0, n_sym, allow_nan=precomputed)
+                decisions = _as_decisions(raw, t1 - t0, n_sym, allow_nan=precomputed, check_values=loop.per_bar)
                 confidence = _confidence(strategy, t1 - t0, n_sym)
                 failed = None
             except Exception as exc:  # a user's strategy that raises is recorded, not fatal
@@ -341,7 +394,7 @@ class ScenarioExecutor:
             else:
                 decisions = loop.pre_batch(engine, decisions)
                 if not loop.per_bar:
-                    engine.step_batch(t0, decisions, confidence)
+                    engine.step_batch(t0, decisions, confidence, allow_hold=precomputed)
                 else:
                     for k, t in enumerate(range(t0, t1)):
                         engine.process(t)
@@ -367,7 +420,11 @@ def _confidence(strategy: Any, n_rows: int, n_sym: int) -> np.ndarray | None:
     return arr
 
 
-def _as_decisions(raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False) -> np.ndarray:
+def _as_decisions(
+    raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False, check_values: bool = True
+) -> np.ndarray:
+    """The decision rows as a (n_rows, n_sym) float array. ``check_values=False`` leaves the NaN/inf
+    check to the engine (``step_batch`` does it in Rust, which saves a numpy pass per call)."""
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim == 1 and n_sym == 1:
         arr = arr[:, None]
@@ -375,7 +432,7 @@ def _as_decisions(raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False) ->
         arr = arr[None, :]
     if arr.shape != (n_rows, n_sym):
         raise ValueError(f"decisions must have shape ({n_rows}, {n_sym}) (bars x symbols), got {arr.shape}")
-    if np.isinf(arr).any() or (not allow_nan and np.isnan(arr).any()):
+    if check_values and (np.isinf(arr).any() or (not allow_nan and np.isnan(arr).any())):
         raise ValueError("decisions contain NaN or infinite values")
     return np.ascontiguousarray(arr)
 

@@ -196,8 +196,17 @@ pub fn compute_series(
     cfg.turnover_input = turnover.is_some();
     cfg.holding_input = trade_bars_held.is_some();
     let mut acc = MetricsAccumulator::with_capacity(cfg, bars.len())?;
-    let zeros = if exposure.is_none() || turnover.is_none() { vec![0.0; bars.len()] } else { Vec::new() };
-    acc.on_bars(bars, exposure.unwrap_or(&zeros), turnover.unwrap_or(&zeros));
+    // missing series are fed as zeros (their metrics are flagged undefined), a chunk at a time
+    const CHUNK: usize = 4096;
+    let zeros = [0.0; CHUNK];
+    let zero_chunk = zeros.as_slice();
+    for (i, e) in bars.chunks(CHUNK).enumerate() {
+        let range = i * CHUNK..i * CHUNK + e.len();
+        let pad = zero_chunk.get(..e.len()).unwrap_or(&[]);
+        let g = exposure.and_then(|s| s.get(range.clone())).unwrap_or(pad);
+        let v = turnover.and_then(|s| s.get(range)).unwrap_or(pad);
+        acc.on_bars(e, g, v);
+    }
     for (i, &pnl) in trade_pnls.iter().enumerate() {
         let held = trade_bars_held.and_then(|s| s.get(i).copied()).unwrap_or(0.0);
         acc.on_trade(pnl, held as u64);
@@ -208,6 +217,11 @@ pub fn compute_series(
 
 /// Every value finite and >= `min`, or an error naming the field and the first bad index (+ `offset`).
 fn check_values(field: &str, values: &[f64], min: f64, offset: usize) -> Result<()> {
+    // a branch-free scan per chunk (vectorisable); the slow search runs only when something is wrong
+    let good = |x: f64| (x >= min) & (x.abs() < f64::INFINITY);
+    if values.chunks(1024).all(|c| c.iter().fold(true, |ok, &x| ok & good(x))) {
+        return Ok(());
+    }
     match values.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= min)).map(|(i, x)| (i + offset, x)) {
         None => Ok(()),
         Some((i, x)) if !x.is_finite() => {

@@ -63,10 +63,14 @@ pub fn scenario_key(name: &str) -> u64 {
 /// Each component is absorbed by xoring it into the SplitMix64 state and stepping, so that
 /// swapping two components gives a different stream.
 pub fn stream_state(domain: Domain, seed: u64, scenario: u64, path: u64, symbol: u64) -> [u64; 4] {
+    // Each component goes through the full SplitMix64 output mix before the next is absorbed, so
+    // the state is a non-linear function of every component: no two tuples that differ in any
+    // component collide (short of a 64-bit hash collision). Absorbing by xor and advancing the
+    // SplitMix64 counter alone would be linear, and e.g. (seed 1, path 0) could equal (seed 0, path 1).
     let mut st: u64 = 0x5354_5245_5353_4C42; // "STRESSLB"
     for part in [domain as u64, seed, scenario, path, symbol] {
-        st ^= part;
-        splitmix64(&mut st);
+        let mut x = st ^ part;
+        st = splitmix64(&mut x);
     }
     let mut s = [0u64; 4];
     for x in s.iter_mut() {
@@ -231,6 +235,13 @@ mod tests {
         assert_ne!(base, stream_state(Domain::Market, 1, 2, 3, 5));
         // swapping path and symbol must not collide
         assert_ne!(stream_state(Domain::Market, 1, 2, 3, 4), stream_state(Domain::Market, 1, 2, 4, 3));
+        // nor shifting a unit between neighbouring components (a linear absorption would)
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..64u64 {
+            for path in 0..64u64 {
+                assert!(seen.insert(stream_state(Domain::Market, seed, 7, path, 0)), "collision at {seed} {path}");
+            }
+        }
         assert_eq!(base, stream_state(Domain::Market, 1, 2, 3, 4));
     }
 

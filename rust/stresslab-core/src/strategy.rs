@@ -7,11 +7,13 @@
 use crate::error::{check_range, Result, StressError};
 use crate::market::MarketData;
 
-pub trait Strategy: Send {
+pub trait Strategy: Send + Sync {
     /// Called once per bar, in order, after bar t closed. `targets` holds the previous targets.
     fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]);
     /// Forget all state (a new path).
     fn reset(&mut self);
+    /// A fresh copy (one per worker thread in sweeps).
+    fn boxed_clone(&self) -> Box<dyn Strategy>;
 }
 
 /// Hold `weight` of equity in every symbol from the first bar on (equal weights by default).
@@ -26,6 +28,9 @@ impl Strategy for BuyAndHold {
         targets.iter_mut().for_each(|x| *x = w);
     }
     fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
 }
 
 /// Rolling sum over a fixed window in O(1) per bar.
@@ -148,6 +153,9 @@ impl Strategy for SmaCross {
     fn reset(&mut self) {
         self.fast.iter_mut().chain(self.slow.iter_mut()).for_each(Rolling::reset);
     }
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
 }
 
 /// Long when the return over `lookback` bars exceeds `threshold`, short (if allowed) below
@@ -194,6 +202,9 @@ impl Strategy for Momentum {
         }
     }
     fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
 }
 
 /// Bollinger-style mean reversion: z = (close - SMA) / sd over `lookback`; long below
@@ -266,6 +277,9 @@ impl Strategy for MeanReversion {
     fn reset(&mut self) {
         self.windows.iter_mut().for_each(Rolling::reset);
     }
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
 }
 
 /// Precomputed targets, shape (n_bars, n_symbols) row-major; NaN = keep the previous target.
@@ -301,4 +315,7 @@ impl Strategy for TargetSignals {
         }
     }
     fn reset(&mut self) {}
+    fn boxed_clone(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
 }

@@ -228,11 +228,11 @@ pub struct PyEngineConfig {
 }
 
 impl PyEngineConfig {
-    fn risk_core(&self) -> CoreResult<Option<RiskConfig>> {
+    pub fn risk_core(&self) -> CoreResult<Option<RiskConfig>> {
         self.risk.as_ref().map(|r| r.to_core()).transpose()
     }
 
-    fn to_core(&self) -> CoreResult<EngineConfig> {
+    pub fn to_core(&self) -> CoreResult<EngineConfig> {
         let target_kind = match self.target.as_str() {
             "weight" => TargetKind::Weight,
             "units" => TargetKind::Units,
@@ -425,6 +425,67 @@ pub fn run_native_strategy<'py>(
     output_dict(py, to_py(out)?)
 }
 
+/// Run many native jobs in parallel (rayon pool of `n_threads`, GIL released). Each job is
+/// (market, strategy spec, exchange config, engine config); results come back in job order,
+/// each an output dict or the error message of that job (one failing job does not stop the rest).
+#[pyfunction]
+pub fn run_native_batch<'py>(
+    py: Python<'py>,
+    jobs: Vec<(PyMarket<'py>, Bound<'py, PyDict>, PyExchangeConfig, PyEngineConfig)>,
+    n_threads: usize,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    use rayon::prelude::*;
+    struct Job {
+        md: Arc<MarketData>,
+        strategy: Box<dyn Strategy>,
+        exchange: ExchangeConfig,
+        engine: EngineConfig,
+        risk: Option<RiskConfig>,
+        signals: bool,
+    }
+    let mut prepared: Vec<Result<Job, String>> = Vec::with_capacity(jobs.len());
+    for (market, spec, ex, eng) in &jobs {
+        let job = (|| -> PyResult<Job> {
+            let md = to_py(market.to_core())?;
+            let strategy = build_strategy(spec, md.n_bars, md.n_symbols())?;
+            Ok(Job {
+                md: Arc::new(md),
+                strategy,
+                exchange: to_py(ex.to_core())?,
+                engine: to_py(eng.to_core())?,
+                risk: to_py(eng.risk_core())?,
+                signals: eng.record_signals,
+            })
+        })();
+        prepared.push(job.map_err(|e| e.to_string()));
+    }
+    if n_threads == 0 {
+        return to_py(Err(StressError::param("max_workers", "must be >= 1")));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let outs: Vec<Result<RunOutput, String>> = py.detach(|| {
+        pool.install(|| {
+            prepared
+                .into_par_iter()
+                .map(|job| {
+                    let mut j = job?;
+                    run_native_with_risk(j.md, j.strategy.as_mut(), j.exchange, j.engine, j.risk, j.signals)
+                        .map_err(|e| e.to_string())
+                })
+                .collect()
+        })
+    });
+    outs.into_iter()
+        .map(|o| match o {
+            Ok(out) => output_dict(py, out).map(|d| d.into_any()),
+            Err(msg) => Ok(pyo3::types::PyString::new(py, &msg).into_any()),
+        })
+        .collect()
+}
+
 /// The target rows a native strategy decides on every bar, shape (n_bars, n_symbols), NaN where
 /// it has no opinion yet. Native strategies read only the market, so these are exactly the
 /// decisions it would make inside the engine (used when Python risk components sit between).
@@ -493,13 +554,15 @@ impl PyEngine {
 
     /// Process bars [t0, t1) taking the decision rows (t1 - t0, n_symbols) made on them.
     /// Returns None, or the message of a rejected decision batch (then the run goes flat).
-    #[pyo3(signature = (t0, decisions, confidence=None))]
+    /// NaN is an invalid decision unless `allow_hold` (then it keeps the current target).
+    #[pyo3(signature = (t0, decisions, confidence=None, allow_hold=false))]
     fn step_batch(
         &mut self,
         py: Python<'_>,
         t0: usize,
         decisions: PyReadonlyArray2<'_, f64>,
         confidence: Option<PyReadonlyArray2<'_, f64>>,
+        allow_hold: bool,
     ) -> PyResult<Option<String>> {
         let e = self.get()?;
         if t0 != e.next_bar() {
@@ -516,6 +579,8 @@ impl PyEngine {
         let mut error = None;
         if shape[1] != n {
             error = Some(format!("decision array has shape {shape:?}, expected ({n_rows}, {n})"));
+        } else if rows.iter().any(|x| if allow_hold { x.is_infinite() } else { !x.is_finite() }) {
+            error = Some("decisions contain NaN or infinite values".to_string());
         } else if let Some(msg) = rows.chunks(n).find_map(|r| e.check_targets(r).err()) {
             error = Some(msg);
         } else if let Some(c) = &conf {

@@ -4,10 +4,14 @@
 //! `py.detach` (GIL released, rayon allowed); every error is a `StressError` mapped once in
 //! [`errors`]; no function here can panic on user input.
 
+mod bootstrap;
 mod engine;
 mod errors;
 mod metrics;
 mod risk;
+mod stress;
+mod stress_table;
+mod sweep;
 mod synth;
 
 use pyo3::prelude::*;
@@ -25,13 +29,22 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_info, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_flags, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::apply_stress, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::stress_flag_bits, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::mixed_order, m)?)?;
+    m.add_function(wrap_pyfunction!(stress::corruption_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(engine::run_native_strategy, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::run_native_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::run_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(engine::check_exchange_config, m)?)?;
     m.add_function(wrap_pyfunction!(engine::native_targets, m)?)?;
     m.add_function(wrap_pyfunction!(risk::check_risk_config, m)?)?;
     m.add_function(wrap_pyfunction!(risk::policy_modes, m)?)?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_market_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap::bootstrap_block_lengths, m)?)?;
     Ok(())
 }
 

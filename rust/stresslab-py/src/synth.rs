@@ -105,29 +105,32 @@ pub fn check_memory(bytes: Option<usize>, what: &str) -> stresslab_core::Result<
     Ok(())
 }
 
-fn long_table(spec: &MarketSpec, paths: MarketPaths, with_path: bool, first_path: u64) -> Result<RecordBatch, String> {
-    let (np, ns, nb) = (paths.n_paths, paths.n_symbols, paths.n_bars);
-    let rows = np * ns * nb;
+/// The long Arrow table (path?, timestamp, symbol, open, high, low, close, volume, spread) of
+/// generated or bootstrapped paths, sorted by path, symbol, timestamp. The value columns are
+/// moved, not copied; NaN spreads (unknown, from real bars without quotes) become nulls.
+pub fn long_table(
+    names: &[String],
+    stamps: &[i64],
+    paths: MarketPaths,
+    with_path: bool,
+    first_path: u64,
+) -> Result<RecordBatch, String> {
+    let (np, nb) = (paths.n_paths, paths.n_bars);
+    let rows = np * names.len() * nb;
     let mut ts = Vec::with_capacity(rows);
     let mut path_col = Vec::with_capacity(if with_path { rows } else { 0 });
+    let mut sym = StringBuilder::with_capacity(rows, rows * names.iter().map(|n| n.len()).max().unwrap_or(0));
     for p in 0..np {
-        for _ in 0..ns {
-            ts.extend((0..nb).map(|t| spec.timestamp(t)));
+        for name in names {
+            ts.extend_from_slice(stamps);
             if with_path {
                 path_col.extend(std::iter::repeat_n((first_path + p as u64) as u32, nb));
             }
-        }
-    }
-    let names: Vec<&str> = spec.symbols.iter().map(|s| s.name.as_str()).collect();
-    let mut sym = StringBuilder::with_capacity(rows, rows * names.iter().map(|n| n.len()).max().unwrap_or(0));
-    for _ in 0..np {
-        for name in &names {
             for _ in 0..nb {
                 sym.append_value(name);
             }
         }
     }
-    let sym: StringArray = sym.finish();
     let mut fields = Vec::new();
     let mut cols: Vec<ArrayRef> = Vec::new();
     if with_path {
@@ -137,6 +140,7 @@ fn long_table(spec: &MarketSpec, paths: MarketPaths, with_path: bool, first_path
     fields.push(Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false));
     cols.push(Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")));
     fields.push(Field::new("symbol", DataType::Utf8, false));
+    let sym: StringArray = sym.finish();
     cols.push(Arc::new(sym));
     for (name, v) in [
         ("open", paths.open),
@@ -144,11 +148,18 @@ fn long_table(spec: &MarketSpec, paths: MarketPaths, with_path: bool, first_path
         ("low", paths.low),
         ("close", paths.close),
         ("volume", paths.volume),
-        ("spread", paths.spread),
     ] {
         fields.push(Field::new(name, DataType::Float64, false));
         cols.push(Arc::new(Float64Array::from(v))); // moves the Vec: no copy
     }
+    let has_nan = paths.spread.iter().any(|v| v.is_nan());
+    let spread: Float64Array = if has_nan {
+        paths.spread.iter().map(|v| if v.is_nan() { None } else { Some(*v) }).collect()
+    } else {
+        Float64Array::from(paths.spread)
+    };
+    fields.push(Field::new("spread", DataType::Float64, has_nan));
+    cols.push(Arc::new(spread));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
 }
 
@@ -199,7 +210,9 @@ pub fn generate_market(
     let batch = py
         .detach(|| -> Result<RecordBatch, String> {
             let paths = spec.generate_range(first_path, n_paths).map_err(|e| e.to_string())?;
-            long_table(&spec, paths, with_path, first_path)
+            let names: Vec<String> = spec.symbols.iter().map(|s| s.name.clone()).collect();
+            let stamps: Vec<i64> = (0..spec.n_bars).map(|t| spec.timestamp(t)).collect();
+            long_table(&names, &stamps, paths, with_path, first_path)
         })
         .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
     let schema = batch.schema();

@@ -32,6 +32,9 @@ use crate::rng::{Domain, Stream};
 use crate::strategy::Strategy;
 pub use events::{Event, EventKind, EventLog};
 
+/// The data-corruption bit of the per-bar stress flags (`stress::TransformKind::DataCorruption`).
+pub const CORRUPTED_FLAG: u32 = crate::stress::TransformKind::DataCorruption.flag();
+
 /// How targets are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetKind {
@@ -299,8 +302,11 @@ impl Engine {
         let mut eq = self.account.cash;
         let mut gross = 0.0;
         for s in 0..n {
-            let c = md.close[s * md.n_bars + t];
-            if c.is_finite() && c > 0.0 {
+            let i = s * md.n_bars + t;
+            let c = md.close[i];
+            // A print the data-corruption transform made (ground truth in the flags) is what the
+            // strategy sees, not what the position is worth: equity stays marked at the last clean close.
+            if c.is_finite() && c > 0.0 && md.flags[i] & CORRUPTED_FLAG == 0 {
                 self.last_price[s] = c;
             }
             let q = self.account.qty[s];

@@ -83,41 +83,55 @@ fn select(xs: &mut [f64], k: usize) -> f64 {
 }
 
 /// A slice of `scratch` that holds (at least) the `k` smallest values of `returns`, found without
-/// selecting over all of them: a threshold is read off a strided sample with a wide margin and only
-/// values at or below it are kept (a branch-free pass). When the sample is too small or the
-/// threshold turns out too low, every value is copied instead; the result is the same.
+/// copying and selecting over all of them: a threshold is read off a strided sample with a wide
+/// margin and only values at or below it are kept (a branch-free pass into a buffer of 4k + 1024).
+/// When the sample is too small or the threshold is off (too few or too many kept), every value
+/// is copied instead; the result is the same, only slower.
 fn collect_candidates<'a>(returns: &[f64], k: usize, scratch: &'a mut Vec<f64>) -> &'a mut [f64] {
+    match filter_below_sampled_threshold(returns, k, scratch) {
+        Some(count) => scratch.get_mut(..count).unwrap_or(&mut []),
+        None => {
+            scratch.clear();
+            scratch.extend_from_slice(returns);
+            scratch.as_mut_slice()
+        }
+    }
+}
+
+/// The filtering pass of [`collect_candidates`]: how many values it left at the front of
+/// `scratch`, or None when the caller must fall back to all values.
+fn filter_below_sampled_threshold(returns: &[f64], k: usize, scratch: &mut Vec<f64>) -> Option<usize> {
     const SAMPLE: usize = 512;
     let n = returns.len();
-    if scratch.len() < n + SAMPLE + 1 {
-        scratch.resize(n + SAMPLE + 1, 0.0); // grows once per size; stale values are overwritten
+    if n < 4 * SAMPLE || k > n / 8 {
+        return None;
     }
-    let (buf, sample) = scratch.split_at_mut(n);
+    // layout [candidates: room][sample: SAMPLE]; grown once and reused, stale values overwritten
+    let room = 4 * k + 1024;
+    if scratch.len() < room + SAMPLE {
+        scratch.resize(room + SAMPLE, 0.0);
+    }
+    let (buf, sample) = scratch.split_at_mut(room);
+    let mut m = 0;
+    for (slot, &x) in sample.iter_mut().zip(returns.iter().step_by(n / SAMPLE)) {
+        *slot = x;
+        m += 1;
+    }
+    // expected rank of the k-th smallest in the sample, plus 50% and ~4 binomial sd of margin
+    let expect = k as f64 * m as f64 / n as f64;
+    let j = (1.5 * expect + 4.0 * expect.sqrt() + 8.0) as usize;
+    if j >= m {
+        return None;
+    }
+    let threshold = select(sample.get_mut(..m).unwrap_or(&mut []), j);
     let mut count = 0;
-    if n >= 4 * SAMPLE && k <= n / 4 {
-        let mut m = 0;
-        for (slot, &x) in sample.iter_mut().zip(returns.iter().step_by(n / SAMPLE)) {
-            *slot = x;
-            m += 1;
+    for &x in returns {
+        if let Some(slot) = buf.get_mut(count) {
+            *slot = x; // past `room` the value is dropped, and the count says so below
         }
-        // expected rank of the k-th smallest in the sample, plus 50% and ~4 binomial sd of margin
-        let expect = k as f64 * m as f64 / n as f64;
-        let j = (1.5 * expect + 4.0 * expect.sqrt() + 8.0) as usize;
-        if j < m {
-            let threshold = select(sample.get_mut(..m).unwrap_or(&mut []), j);
-            for &x in returns {
-                if let Some(slot) = buf.get_mut(count) {
-                    *slot = x;
-                }
-                count += usize::from(x <= threshold);
-            }
-        }
+        count += usize::from(x <= threshold);
     }
-    if count < k {
-        buf.copy_from_slice(returns);
-        count = n;
-    }
-    buf.get_mut(..count).unwrap_or(&mut [])
+    (k..=room).contains(&count).then_some(count)
 }
 
 #[cfg(test)]
@@ -170,6 +184,7 @@ mod tests {
         let r: Vec<f64> =
             (0..n).map(|i| if i % stride == 0 { -1.0 - i as f64 * 1e-4 } else { (i % 97) as f64 * 1e-4 }).collect();
         let mut scratch = Vec::new();
+        assert_eq!(filter_below_sampled_threshold(&r, 451, &mut scratch), None);
         assert_eq!(collect_candidates(&r, 451, &mut scratch).len(), n);
         let got = tail_risk(&r, [0.95, 0.99], &mut scratch);
         for t in got {
@@ -179,7 +194,7 @@ mod tests {
         // a representative sample keeps far fewer candidates than n, and the same answer
         let r2: Vec<f64> = (0..n).map(|i| ((i * 7919) % 9001) as f64 * 1e-5 - 0.04).collect();
         let kept = collect_candidates(&r2, 451, &mut scratch).len();
-        assert!((451..n / 4).contains(&kept), "{kept}");
+        assert!((451..=4 * 451 + 1024).contains(&kept), "{kept}");
         for t in tail_risk(&r2, [0.95, 0.99], &mut scratch) {
             let (var, es) = sorted_reference(&r2, t.level);
             assert!((t.var - var).abs() < 1e-12 && (t.es - es).abs() < 1e-12, "{t:?}");

@@ -1,0 +1,5 @@
+import sys
+
+from stresslab.examples import main
+
+sys.exit(main())
