@@ -4,7 +4,6 @@ loss velocity, volatility, failure streaks, corrupted feeds, and the risk stack'
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 
 import numpy as np
@@ -234,7 +233,25 @@ def test_false_trips_counted_on_a_calm_baseline():
     )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stresslab.transforms") is None, reason="stress transforms not merged")
+def test_corruption_transform_ground_truth_is_counted_and_refused():
+    from stresslab.transforms import apply_data_corruption
+
+    calm = sl.synthetic_market(["BTCUSDT", "ETHUSDT"], n_bars=2000, seed=5)
+    kinds = ["nan", "spike", "stale", "zero_volume", "negative"]
+    df, truth = apply_data_corruption(calm, corruption_pct=0.02, corruption_types=kinds, seed=5, return_record=True)
+    bus = MockEventBus()
+    n = 2000
+    targets = np.tile(np.where(np.arange(n) % 2 == 0, 0.4, 0.1)[:, None], (1, 2))  # a change every bar
+    r = ScenarioExecutor(TargetSignals(targets), risk_guard=RiskGuard(), event_bus=bus).run(CALM, data=df)
+    assert r.success, r.notes
+    assert r.data_quality_issues == truth.height == 80
+    corrupt = {(row["symbol"], row["bar"]) for row in truth.iter_rows(named=True)}
+    taken = {(e["symbol"], e["bar"]) for e in bus.events if e["kind"] == "signal"}
+    refused = {(e["symbol"], e["bar"]) for e in bus.events if e["reason"] == "corrupt_data"}
+    assert taken and not taken & corrupt
+    assert refused == corrupt
+
+
 def test_flash_crash_transform_with_the_governor():
     calm = sl.synthetic_market(["BTCUSDT"], n_bars=1500, seed=21, model="gbm")
     sc = Scenario("crash", "flash_crash", {"drop_pct": 0.30, "duration_bars": 6, "at": 800}, seed=21)
