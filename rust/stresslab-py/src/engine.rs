@@ -13,7 +13,6 @@ use pyo3::types::{PyDict, PyList};
 use stresslab_core::engine::{run_native_with_risk, Engine, EngineConfig, RunOutput, TargetKind};
 use stresslab_core::exchange::{ExchangeConfig, PartialFillPolicy};
 use stresslab_core::market::MarketData;
-use stresslab_core::metrics::{MetricValue, Metrics};
 use stresslab_core::orders::OrderType;
 use stresslab_core::risk::indicators::is_corrupt;
 use stresslab_core::risk::{Mode, RiskConfig};
@@ -314,25 +313,6 @@ pub fn build_strategy(spec: &Bound<'_, PyDict>, n_bars: usize, n_symbols: usize)
     to_py(s)
 }
 
-fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    for (name, value) in m.values() {
-        match value {
-            MetricValue::Float(x) => out.set_item(name, x)?,
-            MetricValue::Count(c) => out.set_item(name, c)?,
-            MetricValue::Bool(b) => out.set_item(name, b)?,
-        }
-    }
-    let flags: Vec<&str> = m.flags.iter().map(|f| f.name()).collect();
-    out.set_item("flags", PyList::new(py, flags)?)?;
-    let undefined = PyDict::new(py);
-    for (name, reason) in m.undefined() {
-        undefined.set_item(name, reason)?;
-    }
-    out.set_item("undefined", undefined)?;
-    Ok(out)
-}
-
 /// Events as columns.
 fn events_dict<'py>(py: Python<'py>, e: &[stresslab_core::engine::Event]) -> PyResult<Bound<'py, PyDict>> {
     let ev = PyDict::new(py);
@@ -372,7 +352,7 @@ fn check_confidence(c: &[f64], expected: usize) -> Option<String> {
 /// Everything a run produced, as plain Python/numpy objects.
 pub fn output_dict<'py>(py: Python<'py>, o: RunOutput) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("metrics", metrics_dict(py, &o.metrics)?)?;
+    d.set_item("metrics", crate::metrics::metrics_dict(py, &o.metrics)?)?;
     d.set_item("equity_curve", PyArray1::from_vec(py, o.equity_curve))?;
     let trades = PyDict::new(py);
     let t = &o.trades;

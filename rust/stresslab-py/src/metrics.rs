@@ -3,7 +3,7 @@
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use stresslab_core::metrics::{compute_series, MetricValue, MetricsConfig, FLAG_INFO, METRIC_INFO};
+use stresslab_core::metrics::{compute_series, MetricValue, Metrics, MetricsConfig, FLAG_INFO, METRIC_INFO};
 
 use crate::errors::to_py;
 
@@ -53,7 +53,12 @@ pub fn compute_metrics<'py>(
             slippage,
         )
     });
-    let m = to_py(metrics)?;
+    metrics_dict(py, &to_py(metrics)?)
+}
+
+/// Every metric of `m` by name, plus `flags` (names of the set flags) and `undefined`
+/// (metric -> why it is NaN): the one conversion of `Metrics` to Python.
+pub fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     for (name, value) in m.values() {
         match value {
