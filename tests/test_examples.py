@@ -64,6 +64,11 @@ def test_examples_module_and_cli_run():
     assert "all examples ran" in out.stdout
     out = subprocess.run([sys.executable, "-m", "stresslab", "list"], capture_output=True, text=True, check=True)
     assert "btc_flash_crash_2021" in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "stresslab", "library", "--risk", "default"], capture_output=True, text=True, check=True
+    )
+    stops = int(out.stdout.split("emergency stops ")[1].split(";")[0])
+    assert stops > 0  # the default stack's governor fires in the library's crashes
 
 
 def test_cli_runs_a_suite_file_and_reports_a_typo(tmp_path):

@@ -7,7 +7,7 @@
     stresslab list                 list the library's scenarios
     stresslab market               generate a synthetic market and print its statistics
 
-Common options: ``--strategy sma|buy_and_hold|momentum|mean_reversion``, ``--capital``,
+Common options: ``--strategy sma|buy_and_hold|momentum|mean_reversion``, ``--risk none|default``, ``--capital``,
 ``--workers``, ``--parquet FILE`` / ``--json FILE`` to save the per-scenario (or per-path) table.
 """
 
@@ -55,7 +55,8 @@ def _save(df: pl.DataFrame, args: argparse.Namespace) -> None:
 def _run_scenarios(scenarios: list, args: argparse.Namespace) -> int:
     import stresslab as sl
 
-    ex = sl.ScenarioExecutor(STRATEGIES[args.strategy](), initial_capital=args.capital)
+    stack = sl.risk.default_stack() if args.risk == "default" else {}
+    ex = sl.ScenarioExecutor(STRATEGIES[args.strategy](), initial_capital=args.capital, **stack)
     runner = sl.StressTestRunner(ex, max_workers=args.workers)
     t0 = time.perf_counter()
     results = runner.run_batch(scenarios)
@@ -117,6 +118,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         initial_capital=args.capital,
         max_workers=args.workers,
         parquet_path=args.parquet,
+        risk=sl.risk.default_stack() if args.risk == "default" else None,
     )
     with pl.Config(tbl_cols=-1, tbl_width_chars=220, float_precision=2, tbl_hide_dataframe_shape=True):
         print(
@@ -203,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--strategy", default="sma", choices=sorted(STRATEGIES))
         p.add_argument("--capital", type=float, default=100_000.0)
+        p.add_argument(
+            "--risk",
+            default="none",
+            choices=["none", "default"],
+            help="risk stack: none, or stresslab.risk.default_stack()",
+        )
         p.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
         p.add_argument("--parquet", default=None, help="save the results table as Parquet")
         p.add_argument("--json", default=None, help="save the results table as JSON")

@@ -420,9 +420,7 @@ def _confidence(strategy: Any, n_rows: int, n_sym: int) -> np.ndarray | None:
     return arr
 
 
-def _as_decisions(
-    raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False, check_values: bool = True
-) -> np.ndarray:
+def _as_decisions(raw: Any, n_rows: int, n_sym: int, allow_nan: bool = False, check_values: bool = True) -> np.ndarray:
     """The decision rows as a (n_rows, n_sym) float array. ``check_values=False`` leaves the NaN/inf
     check to the engine (``step_batch`` does it in Rust, which saves a numpy pass per call)."""
     arr = np.asarray(raw, dtype=np.float64)
