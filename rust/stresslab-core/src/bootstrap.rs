@@ -355,25 +355,8 @@ impl BlockBootstrap {
 
     /// Generate paths `first..first + n_paths` in parallel; bit-identical on any thread count.
     pub fn generate_range(&self, first: u64, n_paths: usize) -> Result<MarketPaths> {
-        if n_paths == 0 {
-            return Err(StressError::param("n_paths", "must be >= 1, got 0"));
-        }
-        let len = self
-            .bytes_needed(n_paths)
-            .map(|b| b / BYTES_PER_BAR)
-            .ok_or_else(|| StressError::Memory("n_paths * n_symbols * n_bars overflows the address space".into()))?;
         let m = self.source.n_symbols();
-        let mut paths = MarketPaths {
-            n_paths,
-            n_symbols: m,
-            n_bars: self.n_bars,
-            open: vec![0.0; len],
-            high: vec![0.0; len],
-            low: vec![0.0; len],
-            close: vec![0.0; len],
-            volume: vec![0.0; len],
-            spread: vec![0.0; len],
-        };
+        let mut paths = MarketPaths::zeroed(n_paths, m, self.n_bars)?;
         let chunk = m * self.n_bars;
         let bad = paths
             .open

@@ -125,21 +125,11 @@ pub fn bootstrap_market_arrays<'py>(
     let (paths, idx) = to_py(py.detach(|| -> stresslab_core::Result<_> {
         Ok((bs.generate_range(first_path, n_paths)?, bs.indices_range(first_path, n_paths)?))
     }))?;
-    let shape = [paths.n_paths, paths.n_symbols, paths.n_bars];
-    let out = PyDict::new(py);
-    for (name, v) in [
-        ("open", paths.open),
-        ("high", paths.high),
-        ("low", paths.low),
-        ("close", paths.close),
-        ("volume", paths.volume),
-        ("spread", paths.spread),
-    ] {
-        out.set_item(name, PyArray1::from_vec(py, v).reshape(shape)?)?;
-    }
+    let (n_paths_out, n_bars_out) = (paths.n_paths, paths.n_bars);
+    let out = crate::synth::paths_dict(py, paths)?;
     // unit u is source bar u + 1
     let source_index: Vec<i64> = idx.into_iter().map(|u| u as i64 + 1).collect();
-    out.set_item("source_index", PyArray1::from_vec(py, source_index).reshape([shape[0], shape[2]])?)?;
+    out.set_item("source_index", PyArray1::from_vec(py, source_index).reshape([n_paths_out, n_bars_out])?)?;
     let ts: Vec<i64> = (0..bs.n_bars()).map(|k| bs.timestamp(k)).collect();
     out.set_item("timestamp_ms", PyArray1::from_vec(py, ts))?;
     out.set_item("block_length", bs.block_length())?;

@@ -219,6 +219,23 @@ pub fn generate_market(
     pyo3_arrow::PyTable::try_new(vec![batch], schema)
 }
 
+/// The six value columns as numpy arrays shaped (n_paths, n_symbols, n_bars), moved not copied.
+pub fn paths_dict<'py>(py: Python<'py>, paths: MarketPaths) -> PyResult<Bound<'py, PyDict>> {
+    let shape = [paths.n_paths, paths.n_symbols, paths.n_bars];
+    let out = PyDict::new(py);
+    for (name, v) in [
+        ("open", paths.open),
+        ("high", paths.high),
+        ("low", paths.low),
+        ("close", paths.close),
+        ("volume", paths.volume),
+        ("spread", paths.spread),
+    ] {
+        out.set_item(name, PyArray1::from_vec(py, v).reshape(shape)?)?;
+    }
+    Ok(out)
+}
+
 /// Generate synthetic bars as numpy arrays shaped (n_paths, n_symbols, n_bars), for sweeps.
 #[pyfunction]
 #[pyo3(signature = (symbols, n_bars, interval_ms, start_ms, seed, scenario, model, n_paths, first_path=0, initial_prices=None, profiles=None, market=None, correlation=None, stress_correlation=None))]
@@ -260,19 +277,7 @@ pub fn generate_market_arrays<'py>(
     to_py(check_memory(spec.bytes_needed(n_paths), "these paths (paths x symbols x bars)"))?;
     let paths = py.detach(|| spec.generate_range(first_path, n_paths));
     let paths = to_py(paths)?;
-    let shape = [paths.n_paths, paths.n_symbols, paths.n_bars];
-    let out = PyDict::new(py);
-    for (name, v) in [
-        ("open", paths.open),
-        ("high", paths.high),
-        ("low", paths.low),
-        ("close", paths.close),
-        ("volume", paths.volume),
-        ("spread", paths.spread),
-    ] {
-        let arr = PyArray1::from_vec(py, v).reshape(shape)?;
-        out.set_item(name, arr)?;
-    }
+    let out = paths_dict(py, paths)?;
     let ts: Vec<i64> = (0..spec.n_bars).map(|t| spec.timestamp(t)).collect();
     out.set_item("timestamp_ms", PyArray1::from_vec(py, ts))?;
     Ok(out)

@@ -248,14 +248,7 @@ impl MarketSpec {
 
     /// Generate paths `first..first + n_paths` (any path can be regenerated alone).
     pub fn generate_range(&self, first: u64, n_paths: usize) -> Result<MarketPaths> {
-        if n_paths == 0 {
-            return Err(StressError::param("n_paths", "must be >= 1, got 0"));
-        }
-        let len = self
-            .bytes_needed(n_paths)
-            .map(|b| b / BYTES_PER_BAR)
-            .ok_or_else(|| StressError::Memory("n_paths * n_symbols * n_bars overflows the address space".into()))?;
-        let mut out = MarketPaths::zeroed(n_paths, self.n_symbols(), self.n_bars, len);
+        let mut out = MarketPaths::zeroed(n_paths, self.n_symbols(), self.n_bars)?;
         let chunk = self.n_symbols() * self.n_bars;
         let cols = out.columns_mut();
         cols.open
@@ -384,8 +377,17 @@ pub struct PathView<'a> {
 }
 
 impl MarketPaths {
-    fn zeroed(n_paths: usize, n_symbols: usize, n_bars: usize, len: usize) -> Self {
-        MarketPaths {
+    /// Zero-filled columns for `n_paths` paths (>= 1), refusing sizes that overflow.
+    pub fn zeroed(n_paths: usize, n_symbols: usize, n_bars: usize) -> Result<Self> {
+        if n_paths == 0 {
+            return Err(StressError::param("n_paths", "must be >= 1, got 0"));
+        }
+        let len = n_paths
+            .checked_mul(n_symbols)
+            .and_then(|r| r.checked_mul(n_bars))
+            .filter(|r| r.checked_mul(BYTES_PER_BAR).is_some())
+            .ok_or_else(|| StressError::Memory("n_paths * n_symbols * n_bars overflows the address space".into()))?;
+        Ok(MarketPaths {
             n_paths,
             n_symbols,
             n_bars,
@@ -395,7 +397,7 @@ impl MarketPaths {
             close: vec![0.0; len],
             volume: vec![0.0; len],
             spread: vec![0.0; len],
-        }
+        })
     }
 
     fn columns_mut(&mut self) -> PathView<'_> {
