@@ -1,1 +1,4 @@
-//! Criterion benchmarks for stresslab live in `benches/benches/`.
+//! Criterion benchmarks for stresslab live in `benches/benches/`; this crate holds what they
+//! share: the std-only W1 reference loop ([`w1`]).
+
+pub mod w1;
