@@ -34,10 +34,7 @@ impl Engine {
                 continue;
             }
             // bars t..u-1 take decisions that change nothing; bar u's decision (if any) trades
-            let mut u = t;
-            while u < end && !self.changes_targets(&rows[(u - t0) * n..(u - t0 + 1) * n]) {
-                u += 1;
-            }
+            let u = t + self.unchanged_rows(&rows[(t - t0) * n..], n);
             let last = if u < end { u + 1 } else { end };
             self.mark_quiet(t, last);
             if u < end {
@@ -53,22 +50,67 @@ impl Engine {
         !self.any_pending && self.orders.is_empty() && self.risk.as_ref().is_none_or(|r| !r.needs_after_mark())
     }
 
+    /// How many rows at the start of `rows` (`n` targets each) would set no target.
+    #[inline]
+    fn unchanged_rows(&mut self, rows: &[f64], n: usize) -> usize {
+        let total = rows.len() / n;
+        if self.risk.is_none() && !self.cfg.rebalance {
+            let targets = &self.targets;
+            // x != c also holds for a NaN x (which keeps the target), hence the second test
+            let changes = |row: &[f64]| row.iter().zip(targets).any(|(&x, &c)| x != c && !x.is_nan());
+            return match n {
+                1 => rows.iter().position(|&x| x != targets[0] && !x.is_nan()),
+                _ => rows.chunks_exact(n).position(changes),
+            }
+            .unwrap_or(total);
+        }
+        rows.chunks_exact(n).position(|row| self.changes_targets(row)).unwrap_or(total)
+    }
+
     /// Whether taking `row` would set a target (what [`Engine::apply_targets`] does when it is
     /// not a no-op). A row the risk stack finds unchanged is recorded by it, as per bar.
     #[inline]
     fn changes_targets(&mut self, row: &[f64]) -> bool {
         match self.risk.as_mut() {
             Some(risk) => !risk.unchanged(row, &self.targets, self.cfg.rebalance),
-            None => {
-                // x != c also holds for a NaN x (which keeps the target), hence the second test
-                self.cfg.rebalance || row.iter().zip(&self.targets).any(|(&x, &c)| x != c && !x.is_nan())
-            }
+            None => self.cfg.rebalance || row.iter().zip(&self.targets).any(|(&x, &c)| x != c && !x.is_nan()),
         }
     }
 
     /// Mark bars t0..t1 at their closes, where nothing trades: what `process_bar` does for a quiet
     /// bar, symbol by symbol over a chunk of bars instead of bar by bar.
     pub(super) fn mark_quiet(&mut self, t0: usize, t1: usize) {
+        // nothing held: equity is the cash on every bar, only the marks move
+        let flat = self.account.qty.iter().all(|q| *q == 0.0);
+        if self.md.n_symbols() == 1 && !flat && !self.cfg.keep_equity_curve {
+            self.mark_one_held(t0, t1);
+        } else {
+            self.mark_chunks(t0, t1, flat);
+        }
+        self.observe_range(t0, t1);
+        self.any_traded = false;
+        self.next_bar = t1;
+    }
+
+    /// One symbol held (the common backtest): mark and feed the metrics in one loop.
+    fn mark_one_held(&mut self, t0: usize, t1: usize) {
+        let md = &*self.md;
+        let (q, cash) = (self.account.qty[0], self.account.cash);
+        let (close, flags) = (&md.close[t0..t1], &md.flags[t0..t1]);
+        let mut lp = self.last_price[0];
+        let mut eq = self.last_equity;
+        self.metrics.on_untraded_bars(close.iter().zip(flags).map(|(&c, &f)| {
+            lp = if clean(c, f) { c } else { lp };
+            let v = q * lp;
+            eq = cash + v;
+            (eq, v.abs())
+        }));
+        self.last_price[0] = lp;
+        self.last_equity = eq;
+    }
+
+    /// Any number of symbols: equity and exposure rows for a chunk of bars, then the metrics.
+    fn mark_chunks(&mut self, t0: usize, t1: usize, flat: bool) {
         let md = Arc::clone(&self.md);
         let n = md.n_symbols();
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -77,8 +119,6 @@ impl Engine {
         }
         let (eq, rest) = scratch.split_at_mut(CHUNK);
         let (gross, zero) = rest.split_at_mut(CHUNK);
-        // nothing held: equity is the cash on every bar, only the marks move
-        let flat = self.account.qty.iter().all(|q| *q == 0.0);
         let mut t = t0;
         while t < t1 {
             let e = (t + CHUNK).min(t1);
@@ -97,7 +137,6 @@ impl Engine {
                     self.equity_curve.resize(self.equity_curve.len() + len, cash);
                 }
                 self.last_equity = cash;
-                self.observe_range(t, e);
                 t = e;
                 continue;
             }
@@ -133,12 +172,9 @@ impl Engine {
             if let Some(&last) = eq.last() {
                 self.last_equity = last;
             }
-            self.observe_range(t, e);
             t = e;
         }
         self.scratch = scratch;
-        self.any_traded = false;
-        self.next_bar = t1;
     }
 
     /// Feed bars t0..t1 to the exchange's usual-volatility/volume statistics (when it keeps them).

@@ -9,10 +9,10 @@ use crate::strategy::{BuyAndHold, Momentum, SmaCross};
 
 /// Two symbols of random-walk bars with non-finite closes, corrupted prints and a bar whose
 /// prices cannot trade, so every branch of the marking loop is reached.
-fn market(n_bars: usize) -> Arc<MarketData> {
+fn market(n_bars: usize, n_symbols: usize) -> Arc<MarketData> {
     let mut rng = Stream::from_u64(11);
     let (mut open, mut high, mut low, mut close, mut flags) = (vec![], vec![], vec![], vec![], vec![]);
-    for _ in 0..2 {
+    for _ in 0..n_symbols {
         let mut p = 100.0;
         for t in 0..n_bars {
             let o = p;
@@ -26,11 +26,9 @@ fn market(n_bars: usize) -> Arc<MarketData> {
         }
     }
     let ts = (0..n_bars as i64).map(|t| t * 3_600_000).collect();
-    let volume = vec![1e6; 2 * n_bars];
-    Arc::new(
-        MarketData::new(vec!["A".into(), "B".into()], ts, open, high, low, close, volume, None, Some(flags))
-            .expect("market"),
-    )
+    let volume = vec![1e6; n_symbols * n_bars];
+    let symbols = (0..n_symbols).map(|s| format!("S{s}")).collect();
+    Arc::new(MarketData::new(symbols, ts, open, high, low, close, volume, None, Some(flags)).expect("market"))
 }
 
 /// What `run_native_with_risk` did before blocks: one bar, one decision, one call each.
@@ -70,11 +68,19 @@ fn fingerprint(o: &RunOutput) -> String {
 
 #[test]
 fn block_path_equals_bar_by_bar() {
-    let md = market(5000);
-    let cfg = EngineConfig { keep_equity_curve: true, keep_trades: true, ..Default::default() };
+    // one symbol (its own marking loop) and two; with and without the equity curve (which takes
+    // the chunked loop for one symbol too)
+    for (n, keep) in [(1, false), (1, true), (2, false), (2, true)] {
+        check_block_path(market(5000, n), keep);
+    }
+}
+
+fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
+    let n = md.n_symbols();
+    let cfg = EngineConfig { keep_equity_curve, keep_trades: true, ..Default::default() };
     let strategies: Vec<Box<dyn Strategy>> = vec![
-        Box::new(SmaCross::new(5, 40, 2, None, true).expect("sma")),
-        Box::new(SmaCross::new(24, 96, 2, Some(0.5), false).expect("sma")),
+        Box::new(SmaCross::new(5, 40, n, None, true).expect("sma")),
+        Box::new(SmaCross::new(24, 96, n, Some(0.5), false).expect("sma")),
         Box::new(Momentum::new(12, 0.01, None, true).expect("momentum")),
         Box::new(BuyAndHold { weight: Some(0.4) }),
     ];
@@ -108,7 +114,7 @@ fn block_path_equals_bar_by_bar() {
 #[test]
 fn sma_block_decisions_equal_per_bar_decisions() {
     // a corrupt close in the middle of a block, at a block start, and inside the warm-up
-    let md = market(3000);
+    let md = market(3000, 2);
     for (fast, slow) in [(3, 7), (24, 96), (50, 200)] {
         let mut a = SmaCross::new(fast, slow, 2, None, true).expect("sma");
         let mut b = a.clone();

@@ -103,6 +103,16 @@ impl MetricsAccumulator {
         self.bars = bars;
     }
 
+    /// Bars with nothing traded, (equity, gross exposure) per bar from `bars`: the same metrics as
+    /// [`on_bars`](Self::on_bars) with zero turnover, fed straight from the caller's loop (no
+    /// intermediate rows).
+    #[inline]
+    pub fn on_untraded_bars(&mut self, bars: impl Iterator<Item = (f64, f64)>) {
+        let mut state = self.bars;
+        self.returns.extend(bars.map(|(e, g)| state.step(e, g, 0.0)));
+        self.bars = state;
+    }
+
     /// `n` bars at one equity with nothing held and nothing traded: the same metrics as
     /// [`on_bars`](Self::on_bars) with that equity and zero exposure and turnover, much cheaper.
     pub fn on_flat_bars(&mut self, equity: f64, n: usize) {
