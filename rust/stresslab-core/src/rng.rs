@@ -193,21 +193,53 @@ impl TryRng for Stream {
     }
 }
 
-/// Chi-square(nu) draw (nu > 0) via Gamma(nu/2, 2) (Marsaglia-Tsang in rand_distr).
+/// Chi-square(nu) draw (nu > 0): 2 Gamma(nu/2), by Marsaglia and Tsang's method ("A simple
+/// method for generating gamma variables", ACM TOMS 26(3), 2000).
+///
+/// Written out here rather than taken from `rand_distr::Gamma`, which is not inlined and costs
+/// about twice as many instructions per draw (the generator takes one draw per bar). Same method:
+/// d = a - 1/3, c = 1/sqrt(9d); draw x ~ N(0,1), v = (1 + c x)^3 > 0, accept d v with the squeeze
+/// u < 1 - 0.0331 x^4 (about 98% of draws for a = 3) or the exact test
+/// ln u < x^2/2 + d (1 - v + ln v). Shapes below 1 use Gamma(a) = Gamma(a + 1) U^(1/a).
 #[derive(Clone, Debug)]
 pub struct ChiSquared {
-    inner: rand_distr::Gamma<f64>,
+    d: f64,
+    c: f64,
+    /// 1/a for shapes a < 1 (the U^(1/a) boost), 0 otherwise.
+    inv_shape: f64,
 }
 
 impl ChiSquared {
     pub fn new(nu: f64) -> Option<Self> {
-        rand_distr::Gamma::new(nu / 2.0, 2.0).ok().map(|inner| Self { inner })
+        if !(nu > 0.0 && nu.is_finite()) {
+            return None;
+        }
+        let a = 0.5 * nu;
+        let (shape, inv_shape) = if a < 1.0 { (a + 1.0, 1.0 / a) } else { (a, 0.0) };
+        let d = shape - 1.0 / 3.0;
+        Some(Self { d, c: 1.0 / (9.0 * d).sqrt(), inv_shape })
     }
 
     #[inline(always)]
     pub fn sample(&self, rng: &mut Stream) -> f64 {
-        use rand_distr::Distribution;
-        self.inner.sample(rng)
+        let g = loop {
+            let x = rng.normal();
+            let v = 1.0 + self.c * x;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = rng.uniform_open();
+            let x2 = x * x;
+            if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 + self.d * (1.0 - v + v.ln()) {
+                break self.d * v;
+            }
+        };
+        if self.inv_shape > 0.0 {
+            2.0 * g * rng.uniform_open().powf(self.inv_shape)
+        } else {
+            2.0 * g
+        }
     }
 }
 
@@ -266,6 +298,33 @@ mod tests {
         let mean: f64 = (0..n).map(|_| r.geometric(p) as f64).sum::<f64>() / n as f64;
         let expect = (1.0 - p) / p; // 99
         assert!((mean - expect).abs() < 2.0, "mean {mean}");
+    }
+
+    #[test]
+    fn chi_squared_moments() {
+        // mean nu, variance 2 nu, and E[1/W] = 1/(nu - 2): the last one is what makes the
+        // Student-t innovations z sqrt((nu - 2)/W) unit-variance in the generator.
+        for nu in [1.0, 3.0, 5.5, 6.0, 13.0] {
+            let chi = ChiSquared::new(nu).unwrap();
+            let mut r = Stream::from_u64(17);
+            let n = 400_000;
+            let w: Vec<f64> = (0..n).map(|_| chi.sample(&mut r)).collect();
+            assert!(w.iter().all(|x| *x > 0.0 && x.is_finite()));
+            let mean = w.iter().sum::<f64>() / n as f64;
+            let var = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!((mean - nu).abs() < 4.0 * (2.0 * nu / n as f64).sqrt(), "nu {nu} mean {mean}");
+            assert!((var / (2.0 * nu) - 1.0).abs() < 0.03, "nu {nu} var {var}");
+            if nu > 4.0 {
+                let inv = w.iter().map(|x| 1.0 / x).sum::<f64>() / n as f64;
+                assert!((inv * (nu - 2.0) - 1.0).abs() < 0.01, "nu {nu} E[1/W] {inv}");
+            }
+            // P(W <= median of chi2(nu)) = 1/2; for nu = 6 the median is 5.348120627
+            if nu == 6.0 {
+                let below = w.iter().filter(|x| **x <= 5.348_120_627).count() as f64 / n as f64;
+                assert!((below - 0.5).abs() < 0.004, "{below}");
+            }
+        }
+        assert!(ChiSquared::new(0.0).is_none() && ChiSquared::new(f64::NAN).is_none());
     }
 
     #[test]

@@ -19,11 +19,20 @@
 //!   7-20x, as measured (REALISM crash table), and the ln V / ln(H/L) coupling is kept;
 //! - spread (bps) = max(floor, spread_bps (s m sqrt h)^exponent exp(noise n_t - liquidity eta_t)).
 //!
+//! Evaluation order (for speed; the model is the same): bars are simulated in blocks of
+//! [`BLOCK`]. For each block the market draws (regime, mixing variable, market jump) are made
+//! first, then each symbol's normals, then a sequential pass runs the recursions (GARCH, MA(1),
+//! the AR(1) part of ln V, which does not need ln h: with y_t = ln V_t - kappa x_t - q(H_t) the
+//! recursion above is y_t = c + phi y_{t-1} + g |r_t|/sigma + eta_t), and branch-free passes over
+//! the block's columns apply ln h, the exponentials and the bridge, which the compiler vectorises
+//! ([`super::fastmath`]). Each stream is still used by one symbol (or the market) in a fixed
+//! order, so the output is a function of (seed, scenario, path) alone.
+//!
 //! Hourly rates are converted to the bar interval: probabilities p -> 1 - (1 - p)^dt, sigma ->
 //! sigma sqrt(dt), volume -> volume dt. GARCH and volume persistence are kept per bar (the model
 //! is calibrated on 1h bars; other intervals are a documented approximation).
 
-use super::{bridge_half_widths, write_ohlc, MarketSpec, PathView};
+use super::{fastmath, MarketSpec, PathView};
 use crate::rng::{ChiSquared, Domain, Stream, MARKET};
 
 /// E|r|/sigma of the model (t(6) unit-variance E|eps| = 0.75 times E[m sqrt h] = 0.82): sets the
@@ -31,6 +40,20 @@ use crate::rng::{ChiSquared, Domain, Stream, MARKET};
 const MEAN_ABS_STD_RETURN: f64 = 0.62;
 /// E[0.5 ln h] of the unit-mean GARCH variance (Jensen gap, measured on long runs).
 const MEAN_HALF_LOG_H: f64 = -0.05;
+/// Bars per block: the block's six columns (12 KiB) and draws stay in L1.
+const BLOCK: usize = 256;
+
+/// Draws shared by all symbols for one block of bars.
+struct MarketBlock {
+    hour: [usize; BLOCK],
+    stress: [bool; BLOCK],
+    /// Regime volatility multiplier m(S_t) and its logarithm.
+    m: [f64; BLOCK],
+    log_m: [f64; BLOCK],
+    /// sqrt((nu - 2) / W_t), W ~ chi2(nu): the common Student-t mixing factor.
+    mix: [f64; BLOCK],
+    market_jump: [f64; BLOCK],
+}
 
 struct SymbolState {
     rng: Stream,
@@ -44,14 +67,15 @@ struct SymbolState {
     loading: f64,
     hl: f64,
     season: [f64; 24],
-    log_vol_season: [f64; 24],
+    /// q(H) + kappa (-E ln m - E 0.5 ln h): the hour and centring terms of ln V.
+    log_vol_hour: [f64; 24],
+    /// ln(spread_bps) + exponent * ln s(H): the hour term of ln(spread).
+    log_spread_hour: [f64; 24],
     vol_c: f64,
     phi: f64,
     vol_g: f64,
     kappa: f64,
     vol_noise: f64,
-    log_spread_base: f64,
-    log_season: [f64; 24],
     inv_sigma: f64,
     spread_exp: f64,
     spread_noise: f64,
@@ -61,11 +85,20 @@ struct SymbolState {
     h: f64,
     eps_prev: f64,
     e_prev: f64,
-    log_v_prev: f64,
-    q_prev: f64,
-    state_prev: f64,
+    /// y_t = ln V_t - kappa x_t - q(H_t), the AR(1) part of ln V.
+    log_v_ar: f64,
     price: f64,
     next_jump: u64,
+}
+
+/// One block of one symbol's output columns, also used as scratch between the passes.
+struct BlockCols<'a> {
+    open: &'a mut [f64],
+    high: &'a mut [f64],
+    low: &'a mut [f64],
+    close: &'a mut [f64],
+    volume: &'a mut [f64],
+    spread: &'a mut [f64],
 }
 
 #[inline]
@@ -102,7 +135,6 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
     let mut regime_left = mkt.geometric(if stress { p_sc } else { p_cs });
     let mut next_mjump = mkt.geometric(p_mj);
 
-    let hour0 = spec.hour_of(0);
     let mut st: Vec<SymbolState> = spec
         .symbols
         .iter()
@@ -112,7 +144,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
             let mut rng = Stream::new(Domain::Market, spec.seed, spec.scenario, path, i as u64);
             let next_jump = rng.geometric(p_ij);
             let log_base = (p.base_volume * dt).ln();
-            let q_prev = log_vol_season[(hour0 + 23) % 24];
+            let centring = p.volume_kappa * (-mean_log_m - MEAN_HALF_LOG_H);
+            let log_spread_base = (p.spread_bps * 1e-4).ln();
             SymbolState {
                 rng,
                 sigma: p.sigma * sqdt,
@@ -125,14 +158,13 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
                 loading: p.jump_loading,
                 hl: p.hl_factor,
                 season,
-                log_vol_season,
+                log_vol_hour: log_vol_season.map(|q| q + centring),
+                log_spread_hour: season.map(|c| log_spread_base + p.spread_exponent * c.ln()),
                 vol_c: (1.0 - p.volume_phi) * log_base - p.volume_g * MEAN_ABS_STD_RETURN,
                 phi: p.volume_phi,
                 vol_g: p.volume_g,
                 kappa: p.volume_kappa,
                 vol_noise: p.volume_noise,
-                log_spread_base: (p.spread_bps * 1e-4).ln(),
-                log_season: season.map(f64::ln),
                 inv_sigma: 1.0 / (p.sigma * sqdt),
                 spread_exp: p.spread_exponent,
                 spread_noise: p.spread_noise,
@@ -141,95 +173,219 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
                 h: 1.0,
                 eps_prev: 0.0,
                 e_prev: 0.0,
-                log_v_prev: log_base + q_prev,
-                q_prev,
-                state_prev: 0.0,
+                // ln V_{-1} = ln base + q(H_{-1}) with x_{-1} = 0
+                log_v_ar: log_base,
                 price: p.initial_price,
                 next_jump,
             }
         })
         .collect();
 
-    let mut z = vec![0.0; n];
-    let cap = mp.garch_cap;
-    for t in 0..n_bars {
-        let hour = spec.hour_of(t);
-        // Regime: flip when the waiting time runs out.
-        if regime_left == 0 {
-            stress = !stress;
-            regime_left = mkt.geometric(if stress { p_sc } else { p_cs });
-        } else {
-            regime_left -= 1;
-        }
-        let m = if stress { m_stress } else { m_calm };
-        let chol = if stress { &spec.chol_stress } else { &spec.chol_calm };
-        let mix = ((nu - 2.0) / chi.sample(&mut mkt)).sqrt();
-        let market_jump = if next_mjump == 0 {
-            next_mjump = mkt.geometric(p_mj);
-            mp.market_jump_mean + mp.market_jump_sd * mkt.normal()
-        } else {
-            next_mjump -= 1;
-            0.0
-        };
-        for (zi, s) in z.iter_mut().zip(st.iter_mut()) {
-            *zi = s.rng.normal();
-        }
-        let log_m = m.ln();
-        for (i, s) in st.iter_mut().enumerate() {
-            // GJR-GARCH variance from the previous innovation.
-            let e2 = s.eps_prev * s.eps_prev;
-            let lev = if s.eps_prev < 0.0 { s.g } else { 0.0 };
-            s.h = (s.w + (s.a + lev) * s.h * e2 + s.b * s.h).min(cap);
-            let row = &chol[i * n..i * n + i + 1];
-            let mut eps = 0.0;
-            for (l, zk) in row.iter().zip(&z[..=i]) {
-                eps += l * zk;
-            }
-            eps *= mix;
-            let sqrt_h = s.h.sqrt();
-            let vol_ratio = s.season[hour] * m * sqrt_h; // sd_t / sigma
-            let e = s.sigma * vol_ratio * eps;
-            let mut jump = s.loading * market_jump;
-            if s.next_jump == 0 {
-                s.next_jump = s.rng.geometric(p_ij);
-                jump += mp.idio_jump_mean + mp.idio_jump_sd * s.rng.normal();
+    let (log_m_calm, log_m_stress) = (m_calm.ln(), m_stress.ln());
+    let mut hours = spec.hours();
+    let mut mb = MarketBlock {
+        hour: [0; BLOCK],
+        stress: [false; BLOCK],
+        m: [0.0; BLOCK],
+        log_m: [0.0; BLOCK],
+        mix: [0.0; BLOCK],
+        market_jump: [0.0; BLOCK],
+    };
+    let mut z = vec![0.0; n * BLOCK];
+    let avx2 = has_avx2();
+    let mut t0 = 0;
+    while t0 < n_bars {
+        let len = BLOCK.min(n_bars - t0);
+        for k in 0..len {
+            mb.hour[k] = hours.next_hour();
+            // Regime: flip when the waiting time runs out.
+            if regime_left == 0 {
+                stress = !stress;
+                regime_left = mkt.geometric(if stress { p_sc } else { p_cs });
             } else {
-                s.next_jump -= 1;
+                regime_left -= 1;
             }
-            let r = s.mu + e + s.theta * s.e_prev + jump;
-            s.e_prev = e;
-            s.eps_prev = eps;
+            mb.stress[k] = stress;
+            mb.m[k] = if stress { m_stress } else { m_calm };
+            mb.log_m[k] = if stress { log_m_stress } else { log_m_calm };
+            mb.mix[k] = ((nu - 2.0) / chi.sample(&mut mkt)).sqrt();
+            mb.market_jump[k] = if next_mjump == 0 {
+                next_mjump = mkt.geometric(p_mj);
+                mp.market_jump_mean + mp.market_jump_sd * mkt.normal()
+            } else {
+                next_mjump -= 1;
+                0.0
+            };
+        }
+        for (zs, s) in z.chunks_exact_mut(BLOCK).zip(st.iter_mut()) {
+            for zk in &mut zs[..len] {
+                *zk = s.rng.normal();
+            }
+        }
+        for (i, s) in st.iter_mut().enumerate() {
+            let chol_calm = &spec.chol_calm[i * n..i * n + i + 1];
+            let chol_stress = &spec.chol_stress[i * n..i * n + i + 1];
+            let base = i * n_bars + t0;
+            let range = base..base + len;
+            let mut cols = BlockCols {
+                open: &mut out.open[range.clone()],
+                high: &mut out.high[range.clone()],
+                low: &mut out.low[range.clone()],
+                close: &mut out.close[range.clone()],
+                volume: &mut out.volume[range.clone()],
+                spread: &mut out.spread[range],
+            };
+            s.recursions(&mb, &z, [chol_calm, chol_stress], p_ij, mp, &mut cols);
+            finish_block(s, &mut cols, avx2);
+        }
+        t0 += len;
+    }
+}
 
-            let idx = i * n_bars + t;
-            let open = s.price;
-            let close = open * r.exp();
-            let (up, down) = bridge_half_widths(r, s.hl * s.sigma * vol_ratio, s.rng.exp1(), s.rng.exp1());
-            write_ohlc(out, idx, open, close, up, down);
-            s.price = close;
+impl SymbolState {
+    /// The sequential pass over one block: GARCH, innovations, jumps, returns and the AR(1) part
+    /// of ln V, plus the draws of the bridge and of the volume/spread noise. Leaves in `cols`
+    /// (scratch until [`Self::transforms`]): open = h, close = r, high/low = 2 s^2 E1 / 2 s^2 E2
+    /// (s the bar's bridge volatility), volume / spread = ln V / ln(spread) less their 0.5 ln h term.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn recursions(
+        &mut self,
+        mb: &MarketBlock,
+        z: &[f64],
+        chol: [&[f64]; 2],
+        p_ij: f64,
+        mp: &super::MarketParams,
+        cols: &mut BlockCols<'_>,
+    ) {
+        let cap = mp.garch_cap;
+        let (mut h, mut eps_prev, mut e_prev, mut log_v_ar) = (self.h, self.eps_prev, self.e_prev, self.log_v_ar);
+        let len = cols.open.len();
+        for k in 0..len {
+            let hour = mb.hour[k];
+            // GJR-GARCH variance from the previous innovation.
+            let lev = if eps_prev < 0.0 { self.g } else { 0.0 };
+            h = (self.w + (self.a + lev) * h * (eps_prev * eps_prev) + self.b * h).min(cap);
+            let row = chol[usize::from(mb.stress[k])];
+            let mut eps = 0.0;
+            for (j, l) in row.iter().enumerate() {
+                eps += l * z[j * BLOCK + k];
+            }
+            eps *= mb.mix[k];
+            let vol_ratio = self.season[hour] * mb.m[k] * h.sqrt(); // sd_t / sigma
+            let e = self.sigma * vol_ratio * eps;
+            let mut jump = self.loading * mb.market_jump[k];
+            if self.next_jump == 0 {
+                self.next_jump = self.rng.geometric(p_ij);
+                jump += mp.idio_jump_mean + mp.idio_jump_sd * self.rng.normal();
+            } else {
+                self.next_jump -= 1;
+            }
+            let r = self.mu + e + self.theta * e_prev + jump;
+            e_prev = e;
+            eps_prev = eps;
+
+            let s = self.hl * self.sigma * vol_ratio;
+            let two_s2 = 2.0 * s * s;
+            cols.high[k] = two_s2 * self.rng.exp1();
+            cols.low[k] = two_s2 * self.rng.exp1();
 
             // Volume: AR(1) in logs, coupled to |r| and the latent vol state, hour profile.
-            let eta = s.vol_noise * s.rng.normal();
-            let half_log_h = 0.5 * s.h.ln();
-            let state = log_m + half_log_h - mean_log_m - MEAN_HALF_LOG_H;
-            let q = s.log_vol_season[hour];
-            let log_v = s.vol_c
-                + s.phi * s.log_v_prev
-                + s.vol_g * r.abs() * s.inv_sigma
-                + s.kappa * (state - s.phi * s.state_prev)
-                + q
-                - s.phi * s.q_prev;
-            let log_v = log_v + eta;
-            s.log_v_prev = log_v;
-            s.q_prev = q;
-            s.state_prev = state;
-            out.volume[idx] = log_v.exp();
-
-            // Spread: widens with volatility and with unexpectedly thin volume. In logs, so one exp:
+            let eta = self.vol_noise * self.rng.normal();
+            log_v_ar = self.vol_c + self.phi * log_v_ar + self.vol_g * r.abs() * self.inv_sigma + eta;
+            cols.volume[k] = log_v_ar + self.kappa * mb.log_m[k] + self.log_vol_hour[hour];
+            // Spread: widens with volatility and with unexpectedly thin volume:
             // ln(base) + exponent * ln(s m sqrt h) + noise - liquidity * eta.
-            let log_vr = s.log_season[hour] + log_m + half_log_h;
-            let log_spread =
-                s.log_spread_base + s.spread_exp * log_vr + s.spread_noise * s.rng.normal() - s.spread_liq * eta;
-            out.spread[idx] = log_spread.exp().max(s.spread_floor);
+            cols.spread[k] =
+                self.log_spread_hour[hour] + self.spread_exp * mb.log_m[k] + self.spread_noise * self.rng.normal()
+                    - self.spread_liq * eta;
+            cols.close[k] = r;
+            cols.open[k] = h;
         }
+        (self.h, self.eps_prev, self.e_prev, self.log_v_ar) = (h, eps_prev, e_prev, log_v_ar);
+    }
+
+    /// Branch-free pass (vectorised): the 0.5 ln h terms and exponentials of volume and spread,
+    /// the bridge half-widths, and the gross return e^r (left in close).
+    #[inline(always)]
+    fn transforms(&self, cols: &mut BlockCols<'_>) {
+        let (kappa, spread_exp, floor) = (self.kappa, self.spread_exp, self.spread_floor);
+        let it = cols
+            .open
+            .iter()
+            .zip(cols.high.iter_mut())
+            .zip(cols.low.iter_mut())
+            .zip(cols.close.iter_mut())
+            .zip(cols.volume.iter_mut())
+            .zip(cols.spread.iter_mut());
+        for (((((h, up), down), r), v), sp) in it {
+            let half_log_h = 0.5 * fastmath::ln(*h);
+            *v = fastmath::exp(*v + kappa * half_log_h);
+            let spread = fastmath::exp(*sp + spread_exp * half_log_h);
+            *sp = if spread > floor { spread } else { floor };
+            // Brownian-bridge maximum / minimum around the bar's midpoint (see bridge_half_widths).
+            let r2 = *r * *r;
+            *up = 0.5 * (r2 + *up).sqrt();
+            *down = 0.5 * (r2 + *down).sqrt();
+            *r = fastmath::exp(*r);
+        }
+    }
+
+    /// Compound the closes (sequential), then high/low around the midpoint sqrt(open close)
+    /// (vectorised), with low <= min(open, close) <= max(open, close) <= high exactly.
+    #[inline(always)]
+    fn prices(&mut self, cols: &mut BlockCols<'_>) {
+        let mut price = self.price;
+        for (o, c) in cols.open.iter_mut().zip(cols.close.iter_mut()) {
+            *o = price;
+            price *= *c;
+            *c = price;
+        }
+        self.price = price;
+        let it = cols.open.iter().zip(cols.close.iter()).zip(cols.high.iter_mut()).zip(cols.low.iter_mut());
+        for (((o, c), up), down) in it {
+            let (o, c) = (*o, *c);
+            let mid = (o * c).sqrt();
+            let hi = mid * fastmath::exp(*up);
+            let lo = mid * fastmath::exp(-*down);
+            let oc_max = if o > c { o } else { c };
+            let oc_min = if o < c { o } else { c };
+            *up = if hi > oc_max { hi } else { oc_max };
+            *down = if lo < oc_min { lo } else { oc_min };
+        }
+    }
+}
+
+/// The vectorisable passes of a block, compiled twice: for the baseline target and, on x86-64
+/// CPUs that have it, with AVX2 (four f64 lanes instead of two). AVX2 without FMA performs the
+/// same IEEE operations lane by lane, so both give bit-identical results.
+#[inline(always)]
+fn finish_block(s: &mut SymbolState, cols: &mut BlockCols<'_>, avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only when the running CPU reports AVX2 (`has_avx2`).
+        unsafe { finish_block_avx2(s, cols) };
+        return;
+    }
+    let _ = avx2;
+    s.transforms(cols);
+    s.prices(cols);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn finish_block_avx2(s: &mut SymbolState, cols: &mut BlockCols<'_>) {
+    s.transforms(cols);
+    s.prices(cols);
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
