@@ -84,6 +84,42 @@ pub fn ln(x: f64) -> f64 {
     e * LN2_HI + (e * LN2_LO + ln_m)
 }
 
+/// (sin 2 pi u, cos 2 pi u) for u in [0, 1), branch-free: u is split into a quarter turn
+/// q = round(4u) and a remainder angle |phi| <= pi/4, whose sine and cosine are Taylor series
+/// (to phi^15 and phi^16: truncation below 1e-16), then rotated by q quarter turns.
+#[inline(always)]
+pub fn sincos_2pi(u: f64) -> (f64, f64) {
+    let x = 4.0 * u;
+    let t = x + SHIFTER;
+    let q = t - SHIFTER; // round(4u) in 0..=4
+    let quarter = t.to_bits() & 3;
+    let phi = (x - q) * std::f64::consts::FRAC_PI_2;
+    let p2 = phi * phi;
+    let sp = -1.0 / 1_307_674_368_000.0;
+    let sp = 1.0 / 6_227_020_800.0 + p2 * sp;
+    let sp = -1.0 / 39_916_800.0 + p2 * sp;
+    let sp = 1.0 / 362_880.0 + p2 * sp;
+    let sp = -1.0 / 5_040.0 + p2 * sp;
+    let sp = 1.0 / 120.0 + p2 * sp;
+    let sp = -1.0 / 6.0 + p2 * sp;
+    let sin = phi + phi * p2 * sp;
+    let cp = 1.0 / 20_922_789_888_000.0;
+    let cp = -1.0 / 87_178_291_200.0 + p2 * cp;
+    let cp = 1.0 / 479_001_600.0 + p2 * cp;
+    let cp = -1.0 / 3_628_800.0 + p2 * cp;
+    let cp = 1.0 / 40_320.0 + p2 * cp;
+    let cp = -1.0 / 720.0 + p2 * cp;
+    let cp = 1.0 / 24.0 + p2 * cp;
+    let cp = -0.5 + p2 * cp;
+    let cos = 1.0 + p2 * cp;
+    // angle = q pi/2 + phi: odd q swaps sine and cosine; the signs follow the quadrant.
+    let odd = quarter & 1 == 1;
+    let (s, c) = if odd { (cos, sin) } else { (sin, cos) };
+    let s = if quarter & 2 == 2 { -s } else { s };
+    let c = if quarter == 1 || quarter == 2 { -c } else { c };
+    (s, c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +152,17 @@ mod tests {
         assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1e-300);
         assert!(exp(1000.0) > 1e300 && exp(1000.0).is_finite());
         assert!(exp(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn sincos_matches_libm() {
+        let mut r = crate::rng::Stream::from_u64(13);
+        for i in 0..200_000 {
+            let u = if i < 4000 { i as f64 / 4000.0 } else { r.uniform() };
+            let (s, c) = sincos_2pi(u);
+            let (es, ec) = (std::f64::consts::TAU * u).sin_cos();
+            assert!((s - es).abs() < 1e-15 && (c - ec).abs() < 1e-15, "u={u} {s} {es} {c} {ec}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! path-major then symbol then bar, i.e. the long format sorted by (path, symbol, timestamp).
 //! Paths are generated in parallel with rayon, each from its own streams (see [`crate::rng`]).
 
+mod draws;
 mod fastmath;
 pub mod gbm;
 pub mod profile;

@@ -32,16 +32,15 @@
 //! sigma sqrt(dt), volume -> volume dt. GARCH and volume persistence are kept per bar (the model
 //! is calibrated on 1h bars; other intervals are a documented approximation).
 
+use super::draws::{simd_variants, BlockDraws, Simd, BLOCK};
 use super::{fastmath, MarketSpec, PathView};
-use crate::rng::{ChiSquared, Domain, Stream, MARKET};
+use crate::rng::{ChiSquared, Domain, Stream, StreamX4, MARKET};
 
 /// E|r|/sigma of the model (t(6) unit-variance E|eps| = 0.75 times E[m sqrt h] = 0.82): sets the
 /// volume intercept so the geometric-mean volume matches `base_volume`.
 const MEAN_ABS_STD_RETURN: f64 = 0.62;
 /// E[0.5 ln h] of the unit-mean GARCH variance (Jensen gap, measured on long runs).
 const MEAN_HALF_LOG_H: f64 = -0.05;
-/// Bars per block: the block's six columns (12 KiB) and draws stay in L1.
-const BLOCK: usize = 256;
 
 /// Draws shared by all symbols for one block of bars.
 struct MarketBlock {
@@ -56,7 +55,10 @@ struct MarketBlock {
 }
 
 struct SymbolState {
+    /// Rare draws (jump times and sizes).
     rng: Stream,
+    /// The per-bar draws, in bulk (seeded from `rng`).
+    bulk: StreamX4,
     sigma: f64,
     a: f64,
     g: f64,
@@ -111,6 +113,10 @@ fn per_bar(p: f64, dt: f64) -> f64 {
 }
 
 pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
+    generate_path_with(spec, path, out, Simd::detect());
+}
+
+fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd: Simd) {
     let n = spec.n_symbols();
     let n_bars = spec.n_bars;
     let dt = spec.dt_hours();
@@ -142,12 +148,14 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
         .map(|(i, p)| {
             let (season, log_vol_season) = spec.season_tables(p.season_exponent);
             let mut rng = Stream::new(Domain::Market, spec.seed, spec.scenario, path, i as u64);
+            let bulk = StreamX4::from_stream(&mut rng);
             let next_jump = rng.geometric(p_ij);
             let log_base = (p.base_volume * dt).ln();
             let centring = p.volume_kappa * (-mean_log_m - MEAN_HALF_LOG_H);
             let log_spread_base = (p.spread_bps * 1e-4).ln();
             SymbolState {
                 rng,
+                bulk,
                 sigma: p.sigma * sqdt,
                 a: p.garch_alpha,
                 g: p.garch_gamma,
@@ -191,11 +199,16 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
         mix: [0.0; BLOCK],
         market_jump: [0.0; BLOCK],
     };
-    let mut z = vec![0.0; n * BLOCK];
-    let avx2 = has_avx2();
+    // Per bar: three normals (innovation, volume noise, spread noise) and two exponentials
+    // (bridge high and low) per symbol; a normal and a uniform (the chi-square's first attempt)
+    // for the market.
+    let mut draws: Vec<BlockDraws> = (0..n).map(|_| BlockDraws::new(3, 2, 0)).collect();
+    let mut mkt_bulk = StreamX4::from_stream(&mut mkt);
+    let mut mkt_draws = BlockDraws::new(1, 0, 1);
     let mut t0 = 0;
     while t0 < n_bars {
         let len = BLOCK.min(n_bars - t0);
+        mkt_draws.fill(&mut mkt_bulk, simd);
         for k in 0..len {
             mb.hour[k] = hours.next_hour();
             // Regime: flip when the waiting time runs out.
@@ -208,7 +221,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
             mb.stress[k] = stress;
             mb.m[k] = if stress { m_stress } else { m_calm };
             mb.log_m[k] = if stress { log_m_stress } else { log_m_calm };
-            mb.mix[k] = ((nu - 2.0) / chi.sample(&mut mkt)).sqrt();
+            let w = chi.sample_from(mkt_draws.normal[k], mkt_draws.uniform[k], &mut mkt);
+            mb.mix[k] = ((nu - 2.0) / w).sqrt();
             mb.market_jump[k] = if next_mjump == 0 {
                 next_mjump = mkt.geometric(p_mj);
                 mp.market_jump_mean + mp.market_jump_sd * mkt.normal()
@@ -217,10 +231,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
                 0.0
             };
         }
-        for (zs, s) in z.chunks_exact_mut(BLOCK).zip(st.iter_mut()) {
-            for zk in &mut zs[..len] {
-                *zk = s.rng.normal();
-            }
+        for (d, s) in draws.iter_mut().zip(st.iter_mut()) {
+            d.fill(&mut s.bulk, simd);
         }
         for (i, s) in st.iter_mut().enumerate() {
             let chol_calm = &spec.chol_calm[i * n..i * n + i + 1];
@@ -235,8 +247,8 @@ pub fn generate_path(spec: &MarketSpec, path: u64, out: &mut PathView<'_>) {
                 volume: &mut out.volume[range.clone()],
                 spread: &mut out.spread[range],
             };
-            s.recursions(&mb, &z, [chol_calm, chol_stress], p_ij, mp, &mut cols);
-            finish_block(s, &mut cols, avx2);
+            s.recursions(&mb, &draws, i, [chol_calm, chol_stress], p_ij, mp, &mut cols);
+            finish_block(s, &mut cols, simd);
         }
         t0 += len;
     }
@@ -252,7 +264,8 @@ impl SymbolState {
     fn recursions(
         &mut self,
         mb: &MarketBlock,
-        z: &[f64],
+        draws: &[BlockDraws],
+        i: usize,
         chol: [&[f64]; 2],
         p_ij: f64,
         mp: &super::MarketParams,
@@ -261,6 +274,9 @@ impl SymbolState {
         let cap = mp.garch_cap;
         let (mut h, mut eps_prev, mut e_prev, mut log_v_ar) = (self.h, self.eps_prev, self.e_prev, self.log_v_ar);
         let len = cols.open.len();
+        let own = &draws[i];
+        let (eta_n, spread_n) = (&own.normal[BLOCK..2 * BLOCK], &own.normal[2 * BLOCK..]);
+        let (e1, e2) = own.exp1.split_at(BLOCK);
         for k in 0..len {
             let hour = mb.hour[k];
             // GJR-GARCH variance from the previous innovation.
@@ -268,8 +284,8 @@ impl SymbolState {
             h = (self.w + (self.a + lev) * h * (eps_prev * eps_prev) + self.b * h).min(cap);
             let row = chol[usize::from(mb.stress[k])];
             let mut eps = 0.0;
-            for (j, l) in row.iter().enumerate() {
-                eps += l * z[j * BLOCK + k];
+            for (l, d) in row.iter().zip(draws) {
+                eps += l * d.normal[k];
             }
             eps *= mb.mix[k];
             let vol_ratio = self.season[hour] * mb.m[k] * h.sqrt(); // sd_t / sigma
@@ -287,17 +303,17 @@ impl SymbolState {
 
             let s = self.hl * self.sigma * vol_ratio;
             let two_s2 = 2.0 * s * s;
-            cols.high[k] = two_s2 * self.rng.exp1();
-            cols.low[k] = two_s2 * self.rng.exp1();
+            cols.high[k] = two_s2 * e1[k];
+            cols.low[k] = two_s2 * e2[k];
 
             // Volume: AR(1) in logs, coupled to |r| and the latent vol state, hour profile.
-            let eta = self.vol_noise * self.rng.normal();
+            let eta = self.vol_noise * eta_n[k];
             log_v_ar = self.vol_c + self.phi * log_v_ar + self.vol_g * r.abs() * self.inv_sigma + eta;
             cols.volume[k] = log_v_ar + self.kappa * mb.log_m[k] + self.log_vol_hour[hour];
             // Spread: widens with volatility and with unexpectedly thin volume:
             // ln(base) + exponent * ln(s m sqrt h) + noise - liquidity * eta.
             cols.spread[k] =
-                self.log_spread_hour[hour] + self.spread_exp * mb.log_m[k] + self.spread_noise * self.rng.normal()
+                self.log_spread_hour[hour] + self.spread_exp * mb.log_m[k] + self.spread_noise * spread_n[k]
                     - self.spread_liq * eta;
             cols.close[k] = r;
             cols.open[k] = h;
@@ -356,36 +372,54 @@ impl SymbolState {
     }
 }
 
-/// The vectorisable passes of a block, compiled twice: for the baseline target and, on x86-64
-/// CPUs that have it, with AVX2 (four f64 lanes instead of two). AVX2 without FMA performs the
-/// same IEEE operations lane by lane, so both give bit-identical results.
+/// The vectorisable passes of a block, compiled for each [`Simd`] level (bit-identical results).
 #[inline(always)]
-fn finish_block(s: &mut SymbolState, cols: &mut BlockCols<'_>, avx2: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is true only when the running CPU reports AVX2 (`has_avx2`).
-        unsafe { finish_block_avx2(s, cols) };
-        return;
+fn finish_block(s: &mut SymbolState, cols: &mut BlockCols<'_>, simd: Simd) {
+    match simd {
+        // SAFETY: `Simd::detect` returns these levels only when the running CPU has them.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { finish_block_avx512(s, cols) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { finish_block_avx2(s, cols) },
+        _ => finish_block_body(s, cols),
     }
-    let _ = avx2;
+}
+
+#[inline(always)]
+fn finish_block_body(s: &mut SymbolState, cols: &mut BlockCols<'_>) {
     s.transforms(cols);
     s.prices(cols);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn finish_block_avx2(s: &mut SymbolState, cols: &mut BlockCols<'_>) {
-    s.transforms(cols);
-    s.prices(cols);
-}
+simd_variants!(finish_block_avx2, finish_block_avx512, finish_block_body, (s: &mut SymbolState, cols: &mut BlockCols<'_>));
 
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{MarketParams, MarketPaths, Model, SymbolProfile};
+
+    #[test]
+    fn every_simd_level_gives_the_same_bits() {
+        let profiles = vec![SymbolProfile::btc(), SymbolProfile::eth(), SymbolProfile::sol()];
+        let spec =
+            MarketSpec::new(Model::Realistic, profiles, 3000, 0, 3_600_000, 9, 4, MarketParams::default(), None, None)
+                .unwrap();
+        let run = |simd: Simd| {
+            let mut p = MarketPaths::zeroed(1, 3, 3000).unwrap();
+            let mut view = p.columns_mut();
+            generate_path_with(&spec, 5, &mut view, simd);
+            p
+        };
+        let base = run(Simd::Baseline);
+        for simd in Simd::available() {
+            let p = run(simd);
+            for (a, b) in [(&p.open, &base.open), (&p.high, &base.high), (&p.close, &base.close)].into_iter().chain([
+                (&p.low, &base.low),
+                (&p.volume, &base.volume),
+                (&p.spread, &base.spread),
+            ]) {
+                assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "{simd:?}");
+            }
+        }
     }
 }
