@@ -248,7 +248,7 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
                 spread: &mut out.spread[range],
             };
             s.recursions(&mb, &draws, i, [chol_calm, chol_stress], p_ij, mp, &mut cols);
-            finish_block(s, &mut cols, simd);
+            finish_block(s, &mb, &draws[i], &mut cols, simd);
         }
         t0 += len;
     }
@@ -256,9 +256,8 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
 
 impl SymbolState {
     /// The sequential pass over one block: GARCH, innovations, jumps, returns and the AR(1) part
-    /// of ln V, plus the draws of the bridge and of the volume/spread noise. Leaves in `cols`
-    /// (scratch until [`Self::transforms`]): open = h, close = r, high/low = 2 s^2 E1 / 2 s^2 E2
-    /// (s the bar's bridge volatility), volume / spread = ln V / ln(spread) less their 0.5 ln h term.
+    /// of ln V. Leaves in `cols` (scratch until [`Self::transforms`]): open = h, close = r,
+    /// volume = y (the AR(1) part of ln V).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn recursions(
@@ -273,12 +272,10 @@ impl SymbolState {
     ) {
         let cap = mp.garch_cap;
         let (mut h, mut eps_prev, mut e_prev, mut log_v_ar) = (self.h, self.eps_prev, self.e_prev, self.log_v_ar);
+        let mut next_jump = self.next_jump;
         let len = cols.open.len();
-        let own = &draws[i];
-        let (eta_n, spread_n) = (&own.normal[BLOCK..2 * BLOCK], &own.normal[2 * BLOCK..]);
-        let (e1, e2) = own.exp1.split_at(BLOCK);
+        let eta_n = &draws[i].normal[BLOCK..2 * BLOCK];
         for k in 0..len {
-            let hour = mb.hour[k];
             // GJR-GARCH variance from the previous innovation.
             let lev = if eps_prev < 0.0 { self.g } else { 0.0 };
             h = (self.w + (self.a + lev) * h * (eps_prev * eps_prev) + self.b * h).min(cap);
@@ -288,62 +285,64 @@ impl SymbolState {
                 eps += l * d.normal[k];
             }
             eps *= mb.mix[k];
-            let vol_ratio = self.season[hour] * mb.m[k] * h.sqrt(); // sd_t / sigma
+            let vol_ratio = self.season[mb.hour[k]] * mb.m[k] * h.sqrt(); // sd_t / sigma
             let e = self.sigma * vol_ratio * eps;
             let mut jump = self.loading * mb.market_jump[k];
-            if self.next_jump == 0 {
-                self.next_jump = self.rng.geometric(p_ij);
+            if next_jump == 0 {
+                next_jump = self.rng.geometric(p_ij);
                 jump += mp.idio_jump_mean + mp.idio_jump_sd * self.rng.normal();
             } else {
-                self.next_jump -= 1;
+                next_jump -= 1;
             }
             let r = self.mu + e + self.theta * e_prev + jump;
             e_prev = e;
             eps_prev = eps;
-
-            let s = self.hl * self.sigma * vol_ratio;
-            let two_s2 = 2.0 * s * s;
-            cols.high[k] = two_s2 * e1[k];
-            cols.low[k] = two_s2 * e2[k];
-
-            // Volume: AR(1) in logs, coupled to |r| and the latent vol state, hour profile.
+            // Volume: AR(1) in logs, coupled to |r| (the latent state and hour terms are added in
+            // `transforms`).
             let eta = self.vol_noise * eta_n[k];
             log_v_ar = self.vol_c + self.phi * log_v_ar + self.vol_g * r.abs() * self.inv_sigma + eta;
-            cols.volume[k] = log_v_ar + self.kappa * mb.log_m[k] + self.log_vol_hour[hour];
-            // Spread: widens with volatility and with unexpectedly thin volume:
-            // ln(base) + exponent * ln(s m sqrt h) + noise - liquidity * eta.
-            cols.spread[k] =
-                self.log_spread_hour[hour] + self.spread_exp * mb.log_m[k] + self.spread_noise * spread_n[k]
-                    - self.spread_liq * eta;
+            cols.volume[k] = log_v_ar;
             cols.close[k] = r;
             cols.open[k] = h;
         }
         (self.h, self.eps_prev, self.e_prev, self.log_v_ar) = (h, eps_prev, e_prev, log_v_ar);
+        self.next_jump = next_jump;
     }
 
-    /// Branch-free pass (vectorised): the 0.5 ln h terms and exponentials of volume and spread,
-    /// the bridge half-widths, and the gross return e^r (left in close).
+    /// Branch-free pass (vectorised): the bridge half-widths, ln V and ln(spread) with their
+    /// latent-state and hour terms and their exponentials, and the gross return e^r (left in
+    /// close).
     #[inline(always)]
-    fn transforms(&self, cols: &mut BlockCols<'_>) {
-        let (kappa, spread_exp, floor) = (self.kappa, self.spread_exp, self.spread_floor);
-        let it = cols
-            .open
-            .iter()
-            .zip(cols.high.iter_mut())
-            .zip(cols.low.iter_mut())
-            .zip(cols.close.iter_mut())
-            .zip(cols.volume.iter_mut())
-            .zip(cols.spread.iter_mut());
-        for (((((h, up), down), r), v), sp) in it {
-            let half_log_h = 0.5 * fastmath::ln(*h);
-            *v = fastmath::exp(*v + kappa * half_log_h);
-            let spread = fastmath::exp(*sp + spread_exp * half_log_h);
-            *sp = if spread > floor { spread } else { floor };
-            // Brownian-bridge maximum / minimum around the bar's midpoint (see bridge_half_widths).
-            let r2 = *r * *r;
-            *up = 0.5 * (r2 + *up).sqrt();
-            *down = 0.5 * (r2 + *down).sqrt();
-            *r = fastmath::exp(*r);
+    fn transforms(&self, mb: &MarketBlock, own: &BlockDraws, cols: &mut BlockCols<'_>) {
+        let n = cols.open.len();
+        let (h, up, down) = (&cols.open[..n], &mut cols.high[..n], &mut cols.low[..n]);
+        let (r, volume, spread) = (&mut cols.close[..n], &mut cols.volume[..n], &mut cols.spread[..n]);
+        let (hour, m, log_m) = (&mb.hour[..n], &mb.m[..n], &mb.log_m[..n]);
+        let (eta_n, spread_n) = (&own.normal[BLOCK..BLOCK + n], &own.normal[2 * BLOCK..2 * BLOCK + n]);
+        let (e1, e2) = (&own.exp1[..n], &own.exp1[BLOCK..BLOCK + n]);
+        let bridge_scale = self.hl * self.sigma;
+        for k in 0..n {
+            let hr = hour[k] % 24; // always < 24; the remainder lets the compiler drop the bounds check
+            let half_log_h = 0.5 * fastmath::ln(h[k]);
+            // Brownian-bridge maximum / minimum around the bar's midpoint (see bridge_half_widths),
+            // bar volatility s = hl sigma s(H) m sqrt(h).
+            let s = bridge_scale * (self.season[hr] * m[k] * h[k].sqrt());
+            let two_s2 = 2.0 * s * s;
+            let r2 = r[k] * r[k];
+            up[k] = 0.5 * (r2 + two_s2 * e1[k]).sqrt();
+            down[k] = 0.5 * (r2 + two_s2 * e2[k]).sqrt();
+            // ln V = y + kappa x + q(H), x = ln m + 0.5 ln h - their means (in log_vol_hour).
+            let log_v = volume[k] + self.kappa * log_m[k] + self.log_vol_hour[hr] + self.kappa * half_log_h;
+            volume[k] = fastmath::exp(log_v);
+            // Spread: widens with volatility and with unexpectedly thin volume:
+            // ln(base) + exponent * ln(s m sqrt h) + noise - liquidity * eta.
+            let eta = self.vol_noise * eta_n[k];
+            let log_spread = self.log_spread_hour[hr] + self.spread_exp * log_m[k] + self.spread_noise * spread_n[k]
+                - self.spread_liq * eta
+                + self.spread_exp * half_log_h;
+            let sp = fastmath::exp(log_spread);
+            spread[k] = if sp > self.spread_floor { sp } else { self.spread_floor };
+            r[k] = fastmath::exp(r[k]);
         }
     }
 
@@ -374,24 +373,29 @@ impl SymbolState {
 
 /// The vectorisable passes of a block, compiled for each [`Simd`] level (bit-identical results).
 #[inline(always)]
-fn finish_block(s: &mut SymbolState, cols: &mut BlockCols<'_>, simd: Simd) {
+fn finish_block(s: &mut SymbolState, mb: &MarketBlock, own: &BlockDraws, cols: &mut BlockCols<'_>, simd: Simd) {
     match simd {
         // SAFETY: `Simd::detect` returns these levels only when the running CPU has them.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { finish_block_avx512(s, cols) },
+        Simd::Avx512 => unsafe { finish_block_avx512(s, mb, own, cols) },
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { finish_block_avx2(s, cols) },
-        _ => finish_block_body(s, cols),
+        Simd::Avx2 => unsafe { finish_block_avx2(s, mb, own, cols) },
+        _ => finish_block_body(s, mb, own, cols),
     }
 }
 
 #[inline(always)]
-fn finish_block_body(s: &mut SymbolState, cols: &mut BlockCols<'_>) {
-    s.transforms(cols);
+fn finish_block_body(s: &mut SymbolState, mb: &MarketBlock, own: &BlockDraws, cols: &mut BlockCols<'_>) {
+    s.transforms(mb, own, cols);
     s.prices(cols);
 }
 
-simd_variants!(finish_block_avx2, finish_block_avx512, finish_block_body, (s: &mut SymbolState, cols: &mut BlockCols<'_>));
+simd_variants!(
+    finish_block_avx2,
+    finish_block_avx512,
+    finish_block_body,
+    (s: &mut SymbolState, mb: &MarketBlock, own: &BlockDraws, cols: &mut BlockCols<'_>)
+);
 
 #[cfg(test)]
 mod tests {
