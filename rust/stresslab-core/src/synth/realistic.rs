@@ -68,11 +68,13 @@ struct SymbolState {
     mu: f64,
     loading: f64,
     hl: f64,
-    season: [f64; 24],
+    /// Hour-of-day tables, padded to 32 entries so that `hour & 31` indexes them without a bounds
+    /// check (a vectorised `% 24` costs more than the lookup); entries 24.. are never used.
+    season: [f64; 32],
     /// q(H) + kappa (-E ln m - E 0.5 ln h): the hour and centring terms of ln V.
-    log_vol_hour: [f64; 24],
+    log_vol_hour: [f64; 32],
     /// ln(spread_bps) + exponent * ln s(H): the hour term of ln(spread).
-    log_spread_hour: [f64; 24],
+    log_spread_hour: [f64; 32],
     vol_c: f64,
     phi: f64,
     vol_g: f64,
@@ -101,6 +103,12 @@ struct BlockCols<'a> {
     close: &'a mut [f64],
     volume: &'a mut [f64],
     spread: &'a mut [f64],
+}
+
+fn pad32(table: [f64; 24]) -> [f64; 32] {
+    let mut out = [0.0; 32];
+    out[..24].copy_from_slice(&table);
+    out
 }
 
 #[inline]
@@ -165,9 +173,9 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
                 mu: -(p_mj * p.jump_loading * mp.market_jump_mean + p_ij * mp.idio_jump_mean),
                 loading: p.jump_loading,
                 hl: p.hl_factor,
-                season,
-                log_vol_hour: log_vol_season.map(|q| q + centring),
-                log_spread_hour: season.map(|c| log_spread_base + p.spread_exponent * c.ln()),
+                season: pad32(season),
+                log_vol_hour: pad32(log_vol_season.map(|q| q + centring)),
+                log_spread_hour: pad32(season.map(|c| log_spread_base + p.spread_exponent * c.ln())),
                 vol_c: (1.0 - p.volume_phi) * log_base - p.volume_g * MEAN_ABS_STD_RETURN,
                 phi: p.volume_phi,
                 vol_g: p.volume_g,
@@ -285,7 +293,7 @@ impl SymbolState {
                 eps += l * d.normal[k];
             }
             eps *= mb.mix[k];
-            let vol_ratio = self.season[mb.hour[k]] * mb.m[k] * h.sqrt(); // sd_t / sigma
+            let vol_ratio = self.season[mb.hour[k] & 31] * mb.m[k] * h.sqrt(); // sd_t / sigma
             let e = self.sigma * vol_ratio * eps;
             let mut jump = self.loading * mb.market_jump[k];
             if next_jump == 0 {
@@ -322,7 +330,7 @@ impl SymbolState {
         let (e1, e2) = (&own.exp1[..n], &own.exp1[BLOCK..BLOCK + n]);
         let bridge_scale = self.hl * self.sigma;
         for k in 0..n {
-            let hr = hour[k] % 24; // always < 24; the remainder lets the compiler drop the bounds check
+            let hr = hour[k] & 31; // < 24 in fact (see `season`)
             let half_log_h = 0.5 * fastmath::ln(h[k]);
             // Brownian-bridge maximum / minimum around the bar's midpoint (see bridge_half_widths),
             // bar volatility s = hl sigma s(H) m sqrt(h).
