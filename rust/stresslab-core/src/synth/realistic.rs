@@ -33,7 +33,7 @@
 //! is calibrated on 1h bars; other intervals are a documented approximation).
 
 use super::draws::{simd_variants, BlockDraws, Simd, BLOCK};
-use super::{fastmath, MarketSpec, PathView};
+use super::{bridge_half_widths, compound_prices, fastmath, BlockCols, MarketSpec, PathView};
 use crate::rng::{ChiSquared, Domain, Stream, StreamX4, MARKET};
 
 /// E|r|/sigma of the model (t(6) unit-variance E|eps| = 0.75 times E[m sqrt h] = 0.82): sets the
@@ -93,16 +93,6 @@ struct SymbolState {
     log_v_ar: f64,
     price: f64,
     next_jump: u64,
-}
-
-/// One block of one symbol's output columns, also used as scratch between the passes.
-struct BlockCols<'a> {
-    open: &'a mut [f64],
-    high: &'a mut [f64],
-    low: &'a mut [f64],
-    close: &'a mut [f64],
-    volume: &'a mut [f64],
-    spread: &'a mut [f64],
 }
 
 fn pad32(table: [f64; 24]) -> [f64; 32] {
@@ -245,16 +235,7 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
         for (i, s) in st.iter_mut().enumerate() {
             let chol_calm = &spec.chol_calm[i * n..i * n + i + 1];
             let chol_stress = &spec.chol_stress[i * n..i * n + i + 1];
-            let base = i * n_bars + t0;
-            let range = base..base + len;
-            let mut cols = BlockCols {
-                open: &mut out.open[range.clone()],
-                high: &mut out.high[range.clone()],
-                low: &mut out.low[range.clone()],
-                close: &mut out.close[range.clone()],
-                volume: &mut out.volume[range.clone()],
-                spread: &mut out.spread[range],
-            };
+            let mut cols = out.block(i * n_bars + t0, len);
             s.recursions(&mb, &draws, i, [chol_calm, chol_stress], p_ij, mp, &mut cols);
             finish_block(s, &mb, &draws[i], &mut cols, simd);
         }
@@ -332,13 +313,10 @@ impl SymbolState {
         for k in 0..n {
             let hr = hour[k] & 31; // < 24 in fact (see `season`)
             let half_log_h = 0.5 * fastmath::ln(h[k]);
-            // Brownian-bridge maximum / minimum around the bar's midpoint (see bridge_half_widths),
+            // Brownian-bridge maximum / minimum around the bar's midpoint,
             // bar volatility s = hl sigma s(H) m sqrt(h).
             let s = bridge_scale * (self.season[hr] * m[k] * h[k].sqrt());
-            let two_s2 = 2.0 * s * s;
-            let r2 = r[k] * r[k];
-            up[k] = 0.5 * (r2 + two_s2 * e1[k]).sqrt();
-            down[k] = 0.5 * (r2 + two_s2 * e2[k]).sqrt();
+            (up[k], down[k]) = bridge_half_widths(r[k], s, e1[k], e2[k]);
             // ln V = y + kappa x + q(H), x = ln m + 0.5 ln h - their means (in log_vol_hour).
             let log_v = volume[k] + self.kappa * log_m[k] + self.log_vol_hour[hr] + self.kappa * half_log_h;
             volume[k] = fastmath::exp(log_v);
@@ -351,30 +329,6 @@ impl SymbolState {
             let sp = fastmath::exp(log_spread);
             spread[k] = if sp > self.spread_floor { sp } else { self.spread_floor };
             r[k] = fastmath::exp(r[k]);
-        }
-    }
-
-    /// Compound the closes (sequential), then high/low around the midpoint sqrt(open close)
-    /// (vectorised), with low <= min(open, close) <= max(open, close) <= high exactly.
-    #[inline(always)]
-    fn prices(&mut self, cols: &mut BlockCols<'_>) {
-        let mut price = self.price;
-        for (o, c) in cols.open.iter_mut().zip(cols.close.iter_mut()) {
-            *o = price;
-            price *= *c;
-            *c = price;
-        }
-        self.price = price;
-        let it = cols.open.iter().zip(cols.close.iter()).zip(cols.high.iter_mut()).zip(cols.low.iter_mut());
-        for (((o, c), up), down) in it {
-            let (o, c) = (*o, *c);
-            let mid = (o * c).sqrt();
-            let hi = mid * fastmath::exp(*up);
-            let lo = mid * fastmath::exp(-*down);
-            let oc_max = if o > c { o } else { c };
-            let oc_min = if o < c { o } else { c };
-            *up = if hi > oc_max { hi } else { oc_max };
-            *down = if lo < oc_min { lo } else { oc_min };
         }
     }
 }
@@ -395,7 +349,7 @@ fn finish_block(s: &mut SymbolState, mb: &MarketBlock, own: &BlockDraws, cols: &
 #[inline(always)]
 fn finish_block_body(s: &mut SymbolState, mb: &MarketBlock, own: &BlockDraws, cols: &mut BlockCols<'_>) {
     s.transforms(mb, own, cols);
-    s.prices(cols);
+    s.price = compound_prices(cols, s.price);
 }
 
 simd_variants!(
