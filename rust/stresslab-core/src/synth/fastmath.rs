@@ -13,8 +13,8 @@
 //! on it).
 
 /// ln 2 split for Cody-Waite reduction (fdlibm): `k * LN2_HI` is exact for |k| < 2^11.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000); // 6.93147180369123816490e-01
+const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76); // 1.90821492927058770002e-10
 /// 1.5 * 2^52: adding it rounds a double of magnitude < 2^51 to an integer, which then sits in
 /// the low bits of the sum's representation.
 const SHIFTER: f64 = 6_755_399_441_055_744.0;
