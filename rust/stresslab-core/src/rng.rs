@@ -16,7 +16,9 @@
 //!
 //! Because a stream depends only on that tuple and never on which thread runs it or on what ran
 //! before, results are bit-identical on 1 or N threads and in any order, and any single path can
-//! be regenerated alone. Streams are never shared between threads.
+//! be regenerated alone. Streams are never shared between threads. Bulk draws use a
+//! [`StreamX4`] (four xoshiro256++ lanes for SIMD) seeded from such a stream, so they are keyed by
+//! the same tuple.
 //!
 //! xoshiro256++ is used rather than `StdRng` because its output is fixed by its specification
 //! (value-stable across crate versions) and it is fast (about 1 ns per `u64`).

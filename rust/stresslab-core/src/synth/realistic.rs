@@ -20,13 +20,16 @@
 //! - spread (bps) = max(floor, spread_bps (s m sqrt h)^exponent exp(noise n_t - liquidity eta_t)).
 //!
 //! Evaluation order (for speed; the model is the same): bars are simulated in blocks of
-//! [`BLOCK`]. For each block the market draws (regime, mixing variable, market jump) are made
-//! first, then each symbol's normals, then a sequential pass runs the recursions (GARCH, MA(1),
-//! the AR(1) part of ln V, which does not need ln h: with y_t = ln V_t - kappa x_t - q(H_t) the
+//! `BLOCK`. For each block the market's draws (regime, mixing variable, market jump) are made
+//! first, then each symbol's per-bar draws in bulk (`draws.rs`: three normals and two
+//! exponentials per bar from a [`StreamX4`] seeded from the symbol's stream; the rare jump draws
+//! stay on the scalar stream), then a sequential pass runs the recursions (GARCH, MA(1), the
+//! AR(1) part of ln V, which does not need ln h: with y_t = ln V_t - kappa x_t - q(H_t) the
 //! recursion above is y_t = c + phi y_{t-1} + g |r_t|/sigma + eta_t), and branch-free passes over
-//! the block's columns apply ln h, the exponentials and the bridge, which the compiler vectorises
-//! ([`super::fastmath`]). Each stream is still used by one symbol (or the market) in a fixed
-//! order, so the output is a function of (seed, scenario, path) alone.
+//! the block's columns apply ln h, the hour and state terms, the exponentials and the bridge,
+//! which the compiler vectorises (`fastmath.rs`, one variant per `Simd` level, all
+//! bit-identical). Every stream belongs to one symbol (or the market) of one path and is read in
+//! a fixed order, so the output is a function of (seed, scenario, path) alone.
 //!
 //! Hourly rates are converted to the bar interval: probabilities p -> 1 - (1 - p)^dt, sigma ->
 //! sigma sqrt(dt), volume -> volume dt. GARCH and volume persistence are kept per bar (the model
