@@ -210,6 +210,7 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
     while t0 < n_bars {
         let len = BLOCK.min(n_bars - t0);
         mkt_draws.fill(&mut mkt_bulk, simd);
+        mix_candidates(&chi, nu, &mkt_draws, &mut mb.mix, simd);
         for k in 0..len {
             mb.hour[k] = hours.next_hour();
             // Regime: flip when the waiting time runs out.
@@ -222,8 +223,11 @@ fn generate_path_with(spec: &MarketSpec, path: u64, out: &mut PathView<'_>, simd
             mb.stress[k] = stress;
             mb.m[k] = if stress { m_stress } else { m_calm };
             mb.log_m[k] = if stress { log_m_stress } else { log_m_calm };
-            let w = chi.sample_from(mkt_draws.normal[k], mkt_draws.uniform[k], &mut mkt);
-            mb.mix[k] = ((nu - 2.0) / w).sqrt();
+            if mb.mix[k].is_nan() {
+                // the squeeze rejected the first attempt (~2% of bars): finish the draw
+                let w = chi.sample_from(mkt_draws.normal[k], mkt_draws.uniform[k], &mut mkt);
+                mb.mix[k] = ((nu - 2.0) / w).sqrt();
+            }
             mb.market_jump[k] = if next_mjump == 0 {
                 next_mjump = mkt.geometric(p_mj);
                 mp.market_jump_mean + mp.market_jump_sd * mkt.normal()
@@ -335,6 +339,34 @@ impl SymbolState {
         }
     }
 }
+
+/// The mixing factors sqrt((nu - 2) / W) of a block from the first Marsaglia-Tsang attempts,
+/// vectorised; NaN where the squeeze rejects (the sequential pass completes those draws).
+#[inline(always)]
+fn mix_candidates(chi: &ChiSquared, nu: f64, d: &BlockDraws, mix: &mut [f64; BLOCK], simd: Simd) {
+    match simd {
+        // SAFETY: `Simd::detect` returns these levels only when the running CPU has them.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { mix_candidates_avx512(chi, nu, d, mix) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { mix_candidates_avx2(chi, nu, d, mix) },
+        _ => mix_candidates_body(chi, nu, d, mix),
+    }
+}
+
+#[inline(always)]
+fn mix_candidates_body(chi: &ChiSquared, nu: f64, d: &BlockDraws, mix: &mut [f64; BLOCK]) {
+    for ((m, x), u) in mix.iter_mut().zip(&d.normal[..BLOCK]).zip(&d.uniform[..BLOCK]) {
+        *m = ((nu - 2.0) / chi.squeeze_first(*x, *u)).sqrt();
+    }
+}
+
+simd_variants!(
+    mix_candidates_avx2,
+    mix_candidates_avx512,
+    mix_candidates_body,
+    (chi: &ChiSquared, nu: f64, d: &BlockDraws, mix: &mut [f64; BLOCK])
+);
 
 /// The vectorisable passes of a block, compiled for each [`Simd`] level (bit-identical results).
 #[inline(always)]
