@@ -1,11 +1,12 @@
-//! Runs W1 with the native engine on a few paths (`--risk`: through the full native risk stack of
-//! benches/benches/risk.rs): a target for `valgrind --tool=callgrind`.
+//! Runs W1 with the native engine on a few paths (`--risk`: through the default native risk stack,
+//! `--drawdown`: a drawdown stop alone): a target for `valgrind --tool=callgrind`.
 use std::sync::Arc;
 
 use stresslab_benches::stacks::default_stack;
 use stresslab_core::engine::{run_native_with_risk, EngineConfig};
 use stresslab_core::exchange::ExchangeConfig;
 use stresslab_core::market::MarketData;
+use stresslab_core::risk::{GovernorConfig, RiskConfig};
 use stresslab_core::rng::Stream;
 use stresslab_core::strategy::SmaCross;
 
@@ -31,7 +32,17 @@ fn main() {
         let cfg =
             EngineConfig { keep_equity_curve: false, keep_trades: false, record_events: false, ..Default::default() };
         let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
-        let risk = if std::env::args().any(|a| a == "--risk") { Some(default_stack()) } else { None };
+        let args: Vec<String> = std::env::args().collect();
+        let risk = if args.iter().any(|a| a == "--risk") {
+            Some(default_stack())
+        } else if args.iter().any(|a| a == "--drawdown") {
+            Some(RiskConfig {
+                governor: Some(GovernorConfig { max_drawdown: Some(0.15), ..Default::default() }),
+                ..Default::default()
+            })
+        } else {
+            None
+        };
         let out =
             run_native_with_risk(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg, risk, false)
                 .expect("run");

@@ -28,6 +28,11 @@ impl Engine {
         let mut t = t0;
         while t < end {
             if !self.quiet() {
+                if !self.any_pending && self.orders.is_empty() {
+                    // quiet but for the risk stack's per-bar work
+                    t = self.run_risk_stretch(t0, t, end, rows);
+                    continue;
+                }
                 self.process_bar(t);
                 self.apply_targets(&rows[(t - t0) * n..(t - t0 + 1) * n]);
                 t += 1;
@@ -42,6 +47,64 @@ impl Engine {
             }
             t = last;
         }
+    }
+
+    /// Bars t.. while nothing is pending, through a risk stack that acts after every mark: per bar
+    /// mark, observe, the stack's after-mark checks and the decision (which `process_bar` then
+    /// `apply_targets` do), with the metrics fed a chunk at a time (nothing reads them in between:
+    /// the stack keeps its own peaks). Stops after the first bar that leaves work for the next
+    /// open; returns the next bar.
+    fn run_risk_stretch(&mut self, t0: usize, t: usize, end: usize, rows: &[f64]) -> usize {
+        let md = Arc::clone(&self.md);
+        let n = md.n_symbols();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if scratch.len() < 3 * CHUNK {
+            scratch.resize(3 * CHUNK, 0.0);
+        }
+        let (eq, rest) = scratch.split_at_mut(CHUNK);
+        let (gross, zero) = rest.split_at_mut(CHUNK);
+        let mut u = t;
+        let mut done = false;
+        while u < end && !done {
+            let e = (u + CHUNK).min(end);
+            let mut k = 0;
+            while u + k < e {
+                let b = u + k;
+                let (mut x, mut g) = (self.account.cash, 0.0);
+                for s in 0..n {
+                    let i = s * md.n_bars + b;
+                    let c = md.close[i];
+                    if clean(c, md.flags[i]) {
+                        self.last_price[s] = c;
+                    }
+                    let q = self.account.qty[s];
+                    if q != 0.0 {
+                        let v = q * self.last_price[s];
+                        x += v;
+                        g += v.abs();
+                    }
+                }
+                (eq[k], gross[k]) = (x, g);
+                if self.cfg.keep_equity_curve {
+                    self.equity_curve.push(x);
+                }
+                self.last_equity = x;
+                self.observe_range(b, b + 1);
+                self.next_bar = b + 1;
+                self.risk_after_mark(b);
+                self.apply_targets(&rows[(b - t0) * n..(b - t0 + 1) * n]);
+                k += 1;
+                if self.any_pending || !self.orders.is_empty() {
+                    done = true;
+                    break;
+                }
+            }
+            self.metrics.on_bars(&eq[..k], &gross[..k], &zero[..k]);
+            u += k;
+        }
+        self.scratch = scratch;
+        self.any_traded = false;
+        u
     }
 
     /// Nothing to execute at the next open and no per-bar work besides marking.

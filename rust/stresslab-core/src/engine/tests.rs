@@ -96,6 +96,7 @@ fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
             ..Default::default()
         }),
     ];
+    let mut stops = 0;
     for ex in [ExchangeConfig::frictionless(0.001, 0.0005), ExchangeConfig::default()] {
         for risk in &risks {
             for s in &strategies {
@@ -106,9 +107,11 @@ fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
                 let bars = bar_by_bar(Arc::clone(&md), b.as_mut(), ex.clone(), cfg.clone(), risk.clone());
                 assert!(blocks.fills > 0, "the test must trade");
                 assert_eq!(fingerprint(&blocks), fingerprint(&bars));
+                stops += blocks.risk.stops.len();
             }
         }
     }
+    assert!(stops > 0, "the drawdown stop must fire somewhere");
 }
 
 #[test]
