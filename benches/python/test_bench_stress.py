@@ -9,6 +9,11 @@ numpy / Rust per transform and for the MIXED_CUSTOM chain, and generation / stre
 
 Both sides take the same polars DataFrame and return one (the numpy side reads the columns into
 numpy arrays, transforms them, and writes a frame back), so both pay the same boundary.
+
+``copy_floor`` is the bound on any implementation that returns a new frame: every column read once
+and written once into fresh memory (numpy copies of the numeric columns and of a buffer the size
+of the symbol column's 16-byte string views), with no transform at all. numpy chain / copy floor
+is the largest numpy/Rust ratio a memory-bound single pass could show on this machine.
 """
 
 from __future__ import annotations
@@ -337,6 +342,21 @@ def test_generate_market(benchmark, shape):
     _run(benchmark, (shape, "generate"), lambda: sl.synthetic_market(SYMS, n_bars=n_bars, n_paths=n_paths, seed=1))
 
 
+_VIEWS: dict[str, np.ndarray] = {}
+
+
+def copy_floor(df: pl.DataFrame) -> list[np.ndarray]:
+    """Fresh copies of every column's values (the symbol column as a 16-byte-per-row buffer)."""
+    views = _VIEWS.setdefault(str(df.height), np.ones((df.height, 2), np.uint64))
+    return [df[c].to_numpy().copy() for c in df.columns if c != "symbol"] + [views.copy()]
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_copy_floor(benchmark, shape):
+    df = market(shape)
+    _run(benchmark, (shape, "copy_floor"), lambda: copy_floor(df))
+
+
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("name", CASES)
 def test_rust(benchmark, shape, name):
@@ -360,6 +380,9 @@ def test_print_ratios():
         rows = _rows(shape)
         print(f"\n[{shape}] {rows:,} rows ({n_paths} paths x {len(SYMS)} symbols x {n_bars} bars)")
         print(f"generate               {gen * 1e3:7.1f} ms ({rows / gen / 1e6:6.1f} M rows/s)")
+        floor, chain = MEDIANS.get((shape, "copy_floor")), MEDIANS.get((shape, "numpy:mixed_custom"))
+        if floor and chain:
+            print(f"copy floor             {floor * 1e3:7.1f} ms  numpy chain / copy floor {chain / floor:5.1f}x")
         for name in CASES:
             r, n = MEDIANS.get((shape, f"rust:{name}")), MEDIANS.get((shape, f"numpy:{name}"))
             if r and n:
