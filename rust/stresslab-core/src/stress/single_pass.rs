@@ -83,6 +83,10 @@ thread_local! {
     static SCRATCH: RefCell<Columns> = RefCell::new(Columns::default());
 }
 
+/// Rows of the longest path kept in a thread's scratch (about 27 MB for all columns); longer
+/// paths use a buffer of their own so a thread does not hold that much memory after a call.
+const KEEP_ROWS: usize = 1 << 19;
+
 /// The output rows of one path: uninitialised parts of the output columns, written once.
 struct PathOut<'a> {
     values: [Option<&'a mut [MaybeUninit<f64>]>; 6],
@@ -182,9 +186,10 @@ impl StressRun {
         let rows = p.3..p.3 + p.4;
         let segs = &layout.segments[p.1..p.1 + p.2];
         SCRATCH.with(|cell| {
-            // a re-entered thread (never expected: the steps do not spawn work) gets its own buffer
+            // A path longer than KEEP_ROWS, or a re-entered thread (never expected: the steps do
+            // not spawn work), gets a buffer of its own, dropped after the path.
             let mut own = Columns::default();
-            let mut guard = cell.try_borrow_mut().ok();
+            let mut guard = cell.try_borrow_mut().ok().filter(|_| rows.len() <= KEEP_ROWS);
             let c: &mut Columns = guard.as_deref_mut().unwrap_or(&mut own);
             src.fill(needed, rows.clone(), c);
             let events = self.apply_path(c.bars_mut(&timestamp[rows.clone()]), segs)?;
@@ -494,6 +499,16 @@ mod tests {
         assert_eq!(bits(&outs[0]), bits(&outs[1]));
         assert_eq!(outs[0].columns.flags, outs[1].columns.flags);
         assert_eq!(outs[0].rows, outs[1].rows);
+    }
+
+    #[test]
+    fn a_path_longer_than_the_kept_scratch() {
+        let (c, ts, layout) = table(1, 2, KEEP_ROWS / 2 + 10, false);
+        let steps = vec![
+            step("spread_explosion", &[("spread_mult", 10.0), ("duration_bars", 5.0)], &[], None),
+            corruption(0.001, None),
+        ];
+        assert_same(&StressRun::mixed(steps, 2, 3), &c, &ts, &layout);
     }
 
     #[test]
