@@ -1,5 +1,6 @@
 //! Monte Carlo sweep throughput: per path realistic generation -> flash-crash stress -> default
-//! exchange -> SMA(24/96) -> accounting -> metrics summary, on 1 and 2 threads, next to the fused
+//! exchange -> SMA(24/96) -> accounting -> metrics summary, without and with the native default risk
+//! stack (`stresslab.risk.default_stack()`), on 1 and 2 threads, next to the fused
 //! GBM + SMA reference loop (generation and W1 backtest in one pass, like shared/bench/w1/sol's
 //! `fused` mode) measured in the same run. Bars per second = paths x 8760 / time.
 //!
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
+use stresslab_benches::stacks::default_stack;
 use stresslab_core::engine::EngineConfig;
 use stresslab_core::exchange::ExchangeConfig;
 use stresslab_core::rng::{scenario_key, Stream};
@@ -95,6 +97,8 @@ fn sweep_spec() -> SweepSpec {
 
 fn bench_sweep(c: &mut Criterion) {
     let spec = sweep_spec();
+    // the whole pipeline of issue 8: the same with the native default risk stack
+    let with_risk = SweepSpec { risk: Some(default_stack()), ..sweep_spec() };
     let sma = SmaCross::new(24, 96, 1, None, false).expect("sma");
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10);
@@ -106,6 +110,9 @@ fn bench_sweep(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("realistic_crash_sma_pipeline", threads), &threads, |b, _| {
             b.iter(|| pool.install(|| run_paths(&spec, &sma, 0, N_PATHS, &[]).expect("sweep").len()))
+        });
+        g.bench_with_input(BenchmarkId::new("realistic_crash_sma_default_risk_pipeline", threads), &threads, |b, _| {
+            b.iter(|| pool.install(|| run_paths(&with_risk, &sma, 0, N_PATHS, &[]).expect("sweep").len()))
         });
     }
     g.finish();

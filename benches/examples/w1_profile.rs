@@ -1,7 +1,9 @@
-//! Runs W1 with the native engine on a few paths: a target for `valgrind --tool=callgrind`.
+//! Runs W1 with the native engine on a few paths (`--risk`: through the full native risk stack of
+//! benches/benches/risk.rs): a target for `valgrind --tool=callgrind`.
 use std::sync::Arc;
 
-use stresslab_core::engine::{run_native, EngineConfig};
+use stresslab_benches::stacks::default_stack;
+use stresslab_core::engine::{run_native_with_risk, EngineConfig};
 use stresslab_core::exchange::ExchangeConfig;
 use stresslab_core::market::MarketData;
 use stresslab_core::rng::Stream;
@@ -29,7 +31,10 @@ fn main() {
         let cfg =
             EngineConfig { keep_equity_curve: false, keep_trades: false, record_events: false, ..Default::default() };
         let mut s = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
-        let out = run_native(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg).expect("run");
+        let risk = if std::env::args().any(|a| a == "--risk") { Some(default_stack()) } else { None };
+        let out =
+            run_native_with_risk(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg, risk, false)
+                .expect("run");
         total += out.metrics.final_equity;
     }
     println!("{total}");

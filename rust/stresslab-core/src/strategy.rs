@@ -10,6 +10,22 @@ use crate::market::MarketData;
 pub trait Strategy: Send + Sync {
     /// Called once per bar, in order, after bar t closed. `targets` holds the previous targets.
     fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]);
+    /// Decisions for bars t0, t0+1, ... in one call: `rows` holds one row of targets per bar
+    /// (`n_symbols` each); on entry its first row holds the previous targets. Row k must end as
+    /// `on_bar(t0 + k)` leaves a copy of row k-1, which is what this default does; a strategy may
+    /// override it with a faster loop that gives the same rows.
+    fn on_bars(&mut self, md: &MarketData, t0: usize, rows: &mut [f64]) {
+        let n = md.n_symbols();
+        if n == 0 {
+            return;
+        }
+        for k in 0..rows.len() / n {
+            if k > 0 {
+                rows.copy_within((k - 1) * n..k * n, k * n);
+            }
+            self.on_bar(md, t0 + k, &mut rows[k * n..(k + 1) * n]);
+        }
+    }
     /// Forget all state (a new path).
     fn reset(&mut self);
     /// A fresh copy (one per worker thread in sweeps).
@@ -34,7 +50,7 @@ impl Strategy for BuyAndHold {
 }
 
 /// Rolling sum over a fixed window in O(1) per bar.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Rolling {
     buf: Vec<f64>,
     pos: usize,
@@ -85,6 +101,14 @@ impl Rolling {
     fn std(&self) -> f64 {
         let n = self.n as f64;
         ((self.sum2 - self.sum * self.sum / n) / (n - 1.0)).max(0.0).sqrt()
+    }
+    /// Set a full window to `last` (the window's values, oldest first) with running sum `sum`.
+    fn refill(&mut self, last: &[f64], sum: f64) {
+        debug_assert!(!self.squares, "refill keeps no sum of squares");
+        self.buf.copy_from_slice(last);
+        self.pos = 0;
+        self.n = self.buf.len();
+        self.sum = sum;
     }
     fn reset(&mut self) {
         let squares = self.squares;
@@ -150,12 +174,86 @@ impl Strategy for SmaCross {
             };
         }
     }
+    /// The same rows as bar-by-bar `on_bar`, one symbol at a time so that the running sums
+    /// stay in registers.
+    fn on_bars(&mut self, md: &MarketData, t0: usize, rows: &mut [f64]) {
+        let n = md.n_symbols();
+        if n == 0 {
+            return;
+        }
+        let len = rows.len() / n;
+        let w = self.weight.unwrap_or(1.0 / n as f64);
+        let short = if self.allow_short { -w } else { 0.0 };
+        for s in 0..n {
+            let base = s * md.n_bars + t0;
+            let close = &md.close[base..base + len];
+            let (mut f, mut sl) = (std::mem::take(&mut self.fast[s]), std::mem::take(&mut self.slow[s]));
+            let mut prev = rows[s];
+            let (fw, sw) = (f.buf.len(), sl.buf.len());
+            let slow_step = |f: &mut Rolling, sl: &mut Rolling, c: f64, prev: f64| {
+                if !c.is_finite() {
+                    return prev;
+                }
+                f.push(c);
+                sl.push(c);
+                if !sl.full() {
+                    0.0
+                } else if f.mean() > sl.mean() {
+                    w
+                } else {
+                    short
+                }
+            };
+            // warm-up through the ring buffers until the slow window is full
+            let mut k = 0;
+            while k < len && !sl.full() {
+                prev = slow_step(&mut f, &mut sl, close[k], prev);
+                rows[k * n + s] = prev;
+                k += 1;
+            }
+            // then, if every close from the slow window's oldest value on is finite, the windows
+            // are plain slices of the close column and no ring buffer is needed
+            let all = &md.close[s * md.n_bars..base + len];
+            let ts = t0 + k;
+            if k < len && ts >= sw && all_finite(&all[ts - sw..]) {
+                let (mut fs, mut ss) = (f.sum, sl.sum);
+                let (fwf, swf) = (fw as f64, sw as f64);
+                let end = t0 + len;
+                // the value entering each window and the values leaving the fast and slow ones
+                let bars = all[ts..end].iter().zip(&all[ts - fw..end - fw]).zip(&all[ts - sw..end - sw]);
+                for (row, ((&c, &fast_out), &slow_out)) in rows[k * n..].chunks_mut(n).zip(bars) {
+                    // the same operations in the same order as Rolling::push, so the sums (and
+                    // the rows) are bit-identical to the ring-buffer path
+                    fs -= fast_out;
+                    fs += c;
+                    ss -= slow_out;
+                    ss += c;
+                    prev = if fs / fwf > ss / swf { w } else { short };
+                    row[s] = prev;
+                }
+                f.refill(&all[t0 + len - fw..], fs);
+                sl.refill(&all[t0 + len - sw..], ss);
+            } else {
+                for (j, &c) in close.iter().enumerate().skip(k) {
+                    prev = slow_step(&mut f, &mut sl, c, prev);
+                    rows[j * n + s] = prev;
+                }
+            }
+            (self.fast[s], self.slow[s]) = (f, sl);
+        }
+    }
     fn reset(&mut self) {
         self.fast.iter_mut().chain(self.slow.iter_mut()).for_each(Rolling::reset);
     }
     fn boxed_clone(&self) -> Box<dyn Strategy> {
         Box::new(self.clone())
     }
+}
+
+/// Whether every value is finite: one pass without early exit, which the compiler vectorises.
+fn all_finite(xs: &[f64]) -> bool {
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    !xs.iter().fold(false, |bad, x| bad | (x.to_bits() & EXP == EXP))
 }
 
 /// Long when the return over `lookback` bars exceeds `threshold`, short (if allowed) below

@@ -17,6 +17,7 @@
 //! [`RiskStack::after_mark`] (emergency stop, policy mode, rebalancing). Without a stack both are
 //! a single `is_some` check, so a plain run does exactly what it did before.
 
+mod block;
 pub mod events;
 
 use std::sync::Arc;
@@ -156,6 +157,8 @@ pub struct Engine {
     record_signals: bool,
     component_failures: Vec<(usize, String, String)>,
     model_failures: Vec<(usize, String, String)>,
+    /// Scratch rows of [`Engine::mark_quiet`] (allocated on first use).
+    scratch: Vec<f64>,
 }
 
 fn rejection_index(r: Rejection) -> usize {
@@ -223,6 +226,7 @@ impl Engine {
             record_signals: false,
             component_failures: Vec::new(),
             model_failures: Vec::new(),
+            scratch: Vec::new(),
             md,
             cfg,
             exchange,
@@ -306,7 +310,7 @@ impl Engine {
             let c = md.close[i];
             // A print the data-corruption transform made (ground truth in the flags) is what the
             // strategy sees, not what the position is worth: equity stays marked at the last clean close.
-            if c.is_finite() && c > 0.0 && md.flags[i] & CORRUPTED_FLAG == 0 {
+            if block::clean(c, md.flags[i]) {
                 self.last_price[s] = c;
             }
             let q = self.account.qty[s];
@@ -792,15 +796,28 @@ pub fn run_native_with_risk(
     record_signals: bool,
 ) -> Result<RunOutput> {
     let n_bars = md.n_bars;
-    let mut targets = vec![f64::NAN; md.n_symbols()];
+    let n = md.n_symbols();
     let data = Arc::clone(&md);
     let mut e = Engine::with_risk(md, exchange, cfg, risk)?;
     e.set_record_signals(record_signals);
     strategy.reset();
-    for t in 0..n_bars {
-        e.process_bar(t);
-        strategy.on_bar(&data, t, &mut targets);
-        e.apply_targets(&targets);
+    // decisions a block at a time (native strategies read only the market, never the engine),
+    // each row starting as the previous one: NaN until the strategy first says something
+    let mut rows = vec![f64::NAN; DECISION_BLOCK * n];
+    let mut t0 = 0;
+    while t0 < n_bars {
+        let len = (n_bars - t0).min(DECISION_BLOCK);
+        let block = &mut rows[..len * n];
+        strategy.on_bars(&data, t0, block);
+        e.run_block(t0, block);
+        rows.copy_within((len - 1) * n..len * n, 0);
+        t0 += len;
     }
     Ok(e.finish())
 }
+
+/// Bars of decisions a native strategy makes per call in [`run_native_with_risk`].
+const DECISION_BLOCK: usize = 1024;
+
+#[cfg(test)]
+mod tests;

@@ -96,14 +96,30 @@ impl MetricsAccumulator {
         }
         // returns go to a slice sized up front: pushing would keep the Vec's length in memory and
         // make every bar wait on the previous bar's store of it
-        let start = self.returns.len();
-        self.returns.resize(start + equity.len(), 0.0);
-        let out = self.returns.get_mut(start..).unwrap_or(&mut []);
+        // (extend from an exact-size iterator writes through a local length, no zeroing first)
         let mut bars = self.bars;
-        for (slot, ((&e, &g), &v)) in out.iter_mut().zip(equity.iter().zip(gross_exposure).zip(turnover_notional)) {
-            *slot = bars.step(e, g, v);
-        }
+        self.returns
+            .extend(equity.iter().zip(gross_exposure).zip(turnover_notional).map(|((&e, &g), &v)| bars.step(e, g, v)));
         self.bars = bars;
+    }
+
+    /// Bars with nothing traded, (equity, gross exposure) per bar from `bars`: the same metrics as
+    /// [`on_bars`](Self::on_bars) with zero turnover, fed straight from the caller's loop (no
+    /// intermediate rows).
+    #[inline]
+    pub fn on_untraded_bars(&mut self, bars: impl Iterator<Item = (f64, f64)>) {
+        let mut state = self.bars;
+        self.returns.extend(bars.map(|(e, g)| state.step(e, g, 0.0)));
+        self.bars = state;
+    }
+
+    /// `n` bars at one equity with nothing held and nothing traded: the same metrics as
+    /// [`on_bars`](Self::on_bars) with that equity and zero exposure and turnover, much cheaper.
+    pub fn on_flat_bars(&mut self, equity: f64, n: usize) {
+        let start = self.returns.len();
+        self.returns.resize(start + n, 0.0);
+        let out = self.returns.get_mut(start..).unwrap_or(&mut []);
+        self.bars.flat(equity, out);
     }
 
     /// [`on_bar`](Self::on_bar) that refuses bad values with an error naming the field and bar.

@@ -119,6 +119,40 @@ impl BarStats {
         equity / prev - 1.0
     }
 
+    /// `out.len()` bars at one equity with zero exposure and zero turnover (nothing held, nothing
+    /// traded), writing their returns to `out`: the same state and returns as calling
+    /// [`step`](Self::step) per bar, without the per-bar work that cannot change anything after
+    /// the first bar (leverage stays 0, the extremes and the drawdown state stay put, every
+    /// later return is exactly 0). Only the sum of equity still needs one addition per bar, in
+    /// order, to stay bit-identical.
+    #[inline]
+    pub fn flat(&mut self, equity: f64, out: &mut [f64]) {
+        let Some((first, rest)) = out.split_first_mut() else { return };
+        *first = self.step(equity, 0.0, 0.0);
+        if rest.is_empty() {
+            return;
+        }
+        if !(equity.is_finite() && equity > 0.0) {
+            // garbage or a non-positive equity: keep every per-bar branch
+            for r in rest.iter_mut() {
+                *r = self.step(equity, 0.0, 0.0);
+            }
+            return;
+        }
+        let m = rest.len() as u64;
+        if equity >= self.peak {
+            // the first bar ended any drawdown: each later bar moves the peak to itself
+            self.peak_bar = (self.n_bars + m - 1) as i64;
+        }
+        let mut sum = self.sum_equity;
+        for r in rest.iter_mut() {
+            sum += equity;
+            *r = 0.0;
+        }
+        self.sum_equity = sum;
+        self.n_bars += m;
+    }
+
     /// Depth of the drawdown in progress (fraction; 0 at a peak). The peak is >= initial equity > 0.
     pub fn open_drawdown(&self) -> f64 {
         1.0 - self.trough / self.peak

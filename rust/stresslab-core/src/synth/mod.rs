@@ -13,6 +13,8 @@
 //! path-major then symbol then bar, i.e. the long format sorted by (path, symbol, timestamp).
 //! Paths are generated in parallel with rayon, each from its own streams (see [`crate::rng`]).
 
+mod draws;
+mod fastmath;
 pub mod gbm;
 pub mod profile;
 pub mod realistic;
@@ -296,10 +298,50 @@ impl MarketSpec {
         (vol, lv)
     }
 
-    /// UTC hour of bar t's open.
-    #[inline]
+    /// UTC hour of bar t's open (the definition [`HourCursor`] is tested against).
+    #[cfg(test)]
     pub(crate) fn hour_of(&self, t: usize) -> usize {
         self.timestamp(t).div_euclid(HOUR_MS).rem_euclid(24) as usize
+    }
+
+    /// The UTC hours of bars 0, 1, 2, ... without a division per bar.
+    pub(crate) fn hours(&self) -> HourCursor {
+        let ms_of_day = self.start_ms.rem_euclid(DAY_MS);
+        let step = self.interval_ms.rem_euclid(DAY_MS);
+        HourCursor {
+            hour: (ms_of_day / HOUR_MS) as usize,
+            ms_in_hour: ms_of_day % HOUR_MS,
+            step_hours: (step / HOUR_MS) as usize,
+            step_ms: step % HOUR_MS,
+        }
+    }
+}
+
+/// UTC hour of successive bar opens, advanced by additions only (a 64-bit division per bar cost
+/// more than the rest of the hour-of-day logic). Equal to [`MarketSpec::hour_of`] bar by bar.
+#[derive(Clone, Debug)]
+pub(crate) struct HourCursor {
+    hour: usize,
+    ms_in_hour: i64,
+    step_hours: usize,
+    step_ms: i64,
+}
+
+impl HourCursor {
+    /// The current bar's hour; moves to the next bar.
+    #[inline(always)]
+    pub(crate) fn next_hour(&mut self) -> usize {
+        let h = self.hour;
+        self.ms_in_hour += self.step_ms;
+        self.hour += self.step_hours;
+        if self.ms_in_hour >= HOUR_MS {
+            self.ms_in_hour -= HOUR_MS;
+            self.hour += 1;
+        }
+        if self.hour >= 24 {
+            self.hour -= 24;
+        }
+        h
     }
 }
 
@@ -429,34 +471,55 @@ pub(crate) fn bridge_half_widths(x: f64, s: f64, e1: f64, e2: f64) -> (f64, f64)
     (0.5 * (x2 + two_s2 * e1).sqrt(), 0.5 * (x2 + two_s2 * e2).sqrt())
 }
 
-/// e^y, by a degree-10 Taylor polynomial where |y| <= 1/8 (relative error < 4e-18, below f64
-/// rounding) and `f64::exp` elsewhere. Bridge half-widths are almost always that small, and this
-/// is several times cheaper than a libm call; the result is deterministic either way.
-#[inline(always)]
-pub(crate) fn exp_small(y: f64) -> f64 {
-    if y.abs() > 0.125 {
-        return y.exp();
-    }
-    // Horner in two halves (Estrin-like) to shorten the dependency chain
-    let y2 = y * y;
-    let lo = 1.0 + y * (1.0 + y * (1.0 / 2.0 + y * (1.0 / 6.0 + y * (1.0 / 24.0))));
-    let hi = 1.0 / 120.0
-        + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0 + y * (1.0 / 362880.0 + y * (1.0 / 3628800.0)))));
-    lo + y2 * y2 * y * hi
+/// One block of one symbol's output columns, also used as scratch between a generator's passes.
+pub(crate) struct BlockCols<'a> {
+    pub open: &'a mut [f64],
+    pub high: &'a mut [f64],
+    pub low: &'a mut [f64],
+    pub close: &'a mut [f64],
+    pub volume: &'a mut [f64],
+    pub spread: &'a mut [f64],
 }
 
-/// Write one bar's OHLC from the open, the close and the bridge half-widths around the midpoint
-/// (the midpoint is sqrt(open * close) = open e^{x/2}), enforcing
-/// low <= min(open, close) <= max(open, close) <= high exactly in floating point.
+impl PathView<'_> {
+    /// Columns `start..start + len` (one symbol's block of bars).
+    pub(crate) fn block(&mut self, start: usize, len: usize) -> BlockCols<'_> {
+        let r = start..start + len;
+        BlockCols {
+            open: &mut self.open[r.clone()],
+            high: &mut self.high[r.clone()],
+            low: &mut self.low[r.clone()],
+            close: &mut self.close[r.clone()],
+            volume: &mut self.volume[r.clone()],
+            spread: &mut self.spread[r],
+        }
+    }
+}
+
+/// The price pass of a block, given the gross returns e^r in `close` and the bridge half-widths
+/// in `high` / `low`: compounds the closes from `price` (sequential: one multiplication per bar),
+/// then sets high / low around the midpoint sqrt(open close) = open e^{r/2} (vectorised), with
+/// low <= min(open, close) <= max(open, close) <= high exactly in floating point. Returns the
+/// last close.
 #[inline(always)]
-pub(crate) fn write_ohlc(out: &mut PathView<'_>, i: usize, open: f64, close: f64, up: f64, down: f64) {
-    let mid = (open * close).sqrt();
-    let h = mid * exp_small(up);
-    let l = mid * exp_small(-down);
-    out.open[i] = open;
-    out.close[i] = close;
-    out.high[i] = h.max(open).max(close);
-    out.low[i] = l.min(open).min(close);
+pub(crate) fn compound_prices(cols: &mut BlockCols<'_>, mut price: f64) -> f64 {
+    for (o, c) in cols.open.iter_mut().zip(cols.close.iter_mut()) {
+        *o = price;
+        price *= *c;
+        *c = price;
+    }
+    let it = cols.open.iter().zip(cols.close.iter()).zip(cols.high.iter_mut()).zip(cols.low.iter_mut());
+    for (((o, c), up), down) in it {
+        let (o, c) = (*o, *c);
+        let mid = (o * c).sqrt();
+        let hi = mid * fastmath::exp(*up);
+        let lo = mid * fastmath::exp(-*down);
+        let oc_max = if o > c { o } else { c };
+        let oc_min = if o < c { o } else { c };
+        *up = if hi > oc_max { hi } else { oc_max };
+        *down = if lo < oc_min { lo } else { oc_min };
+    }
+    price
 }
 
 #[cfg(test)]
@@ -464,12 +527,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exp_small_matches_libm() {
-        let mut y = -0.2;
-        while y <= 0.2 {
-            let (a, b) = (exp_small(y), y.exp());
-            assert!(((a - b) / b).abs() < 4e-16, "y={y} {a} {b}");
-            y += 1e-4;
+    fn hour_cursor_matches_hour_of() {
+        let intervals = [60_000, 3_600_000, 5_400_000, 7_200_000, 86_400_000, 90_061_001, 7, 604_800_000];
+        for interval_ms in intervals {
+            for start_ms in [0, -1, 1_700_000_123_456, -86_400_000 * 3 + 1234, 3_599_999] {
+                let spec = MarketSpec::new(
+                    Model::Gbm,
+                    vec![SymbolProfile::btc()],
+                    1,
+                    start_ms,
+                    interval_ms,
+                    1,
+                    1,
+                    MarketParams::default(),
+                    None,
+                    None,
+                )
+                .unwrap();
+                let mut cur = spec.hours();
+                for t in 0..3000 {
+                    assert_eq!(cur.next_hour(), spec.hour_of(t), "interval {interval_ms} start {start_ms} bar {t}");
+                }
+            }
         }
     }
 
