@@ -4,8 +4,11 @@
 //! and a plain copy of its columns (the floor every binding call pays), all in the same run, on 1
 //! and 2 threads.
 //!
-//! Each iteration works on a fresh copy of the columns (copy excluded: criterion's batched setup),
-//! applies the steps in place and assembles the output rows (`finalize`).
+//! Two routes per case: `<name>` works on a fresh copy of the columns (copy excluded: criterion's
+//! batched setup), applies the steps in place and assembles the output rows (`finalize`);
+//! `<name>_single_pass` is what the Python binding runs (`StressRun::apply_single_pass`): it reads
+//! the borrowed input columns and writes each output column once, so it includes the one copy
+//! that the first route leaves out (compare it with `reference_copy_columns`).
 //!
 //! Run: `cargo bench -p stresslab-benches --bench stress`
 
@@ -14,7 +17,7 @@ use std::collections::HashMap;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use stresslab_core::rng::scenario_key;
 use stresslab_core::stress::plan::finalize;
-use stresslab_core::stress::{Columns, Layout, Position, Step, StressRun};
+use stresslab_core::stress::{Columns, Layout, Position, Source, Sources, Step, StressRun};
 use stresslab_core::synth::{MarketParams, MarketSpec, Model, SymbolProfile};
 
 const N_PATHS: usize = 16;
@@ -111,6 +114,14 @@ fn steps() -> Vec<(&'static str, Step)> {
     ]
 }
 
+/// The columns as the single pass borrows them.
+fn sources(c: &Columns) -> Sources<'_> {
+    Sources {
+        values: [&c.open, &c.high, &c.low, &c.close, &c.volume, &c.spread].map(|v| Source::Values(v)),
+        flags: Some(&c.flags),
+    }
+}
+
 fn bench_stress(c: &mut Criterion) {
     let spec = spec();
     let (cols, ts, layout) = market(&spec);
@@ -131,6 +142,9 @@ fn bench_stress(c: &mut Criterion) {
         for (name, s) in steps() {
             all.push(s.clone());
             let run = StressRun::new(vec![s], 7, key);
+            g.bench_with_input(BenchmarkId::new(format!("{name}_single_pass"), threads), &threads, |b, _| {
+                b.iter(|| pool.install(|| run.apply_single_pass(&sources(&cols), &ts, &layout).expect("apply")))
+            });
             g.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, _| {
                 b.iter_batched(
                     || cols.clone(),
@@ -145,6 +159,9 @@ fn bench_stress(c: &mut Criterion) {
             });
         }
         let chain = StressRun::mixed(all, 7, key);
+        g.bench_with_input(BenchmarkId::new("mixed_custom_chain_single_pass", threads), &threads, |b, _| {
+            b.iter(|| pool.install(|| chain.apply_single_pass(&sources(&cols), &ts, &layout).expect("apply")))
+        });
         g.bench_with_input(BenchmarkId::new("mixed_custom_chain", threads), &threads, |b, _| {
             b.iter_batched(
                 || cols.clone(),

@@ -9,6 +9,12 @@ numpy / Rust per transform and for the MIXED_CUSTOM chain, and generation / stre
 
 Both sides take the same polars DataFrame and return one (the numpy side reads the columns into
 numpy arrays, transforms them, and writes a frame back), so both pay the same boundary.
+
+``copy_floor`` bounds any implementation that returns a new frame: every column read once and
+written once (numpy copies of the numeric columns, and of a buffer the size of the symbol column's
+16-byte string views, into arrays allocated once, so no page faults), with no transform at all.
+numpy chain / copy floor is the largest numpy/Rust ratio a memory-bound single pass could show on
+this machine (the output's new flags column and everything but the copy left out).
 """
 
 from __future__ import annotations
@@ -337,6 +343,21 @@ def test_generate_market(benchmark, shape):
     _run(benchmark, (shape, "generate"), lambda: sl.synthetic_market(SYMS, n_bars=n_bars, n_paths=n_paths, seed=1))
 
 
+def copy_floor(sources: list[np.ndarray], targets: list[np.ndarray]) -> None:
+    """Every column's values copied once into memory already mapped."""
+    for src, dst in zip(sources, targets, strict=True):
+        np.copyto(dst, src)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_copy_floor(benchmark, shape):
+    df = market(shape)
+    # the symbol column as a buffer of its 16-byte string views
+    sources = [df[c].to_numpy() for c in df.columns if c != "symbol"] + [np.ones((df.height, 2), np.uint64)]
+    targets = [np.ones_like(a) for a in sources]
+    _run(benchmark, (shape, "copy_floor"), lambda: copy_floor(sources, targets))
+
+
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("name", CASES)
 def test_rust(benchmark, shape, name):
@@ -360,6 +381,9 @@ def test_print_ratios():
         rows = _rows(shape)
         print(f"\n[{shape}] {rows:,} rows ({n_paths} paths x {len(SYMS)} symbols x {n_bars} bars)")
         print(f"generate               {gen * 1e3:7.1f} ms ({rows / gen / 1e6:6.1f} M rows/s)")
+        floor, chain = MEDIANS.get((shape, "copy_floor")), MEDIANS.get((shape, "numpy:mixed_custom"))
+        if floor and chain:
+            print(f"copy floor             {floor * 1e3:7.1f} ms  numpy chain / copy floor {chain / floor:5.1f}x")
         for name in CASES:
             r, n = MEDIANS.get((shape, f"rust:{name}")), MEDIANS.get((shape, f"numpy:{name}"))
             if r and n:

@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -287,16 +287,35 @@ def apply_stress_steps(
             the scenario's symbols, so synthetic and stressed data share indices.
         base_spread: spread assumed when the frame has no ``spread`` column.
     """
+    table, record = _apply_steps(
+        df, steps, seed=seed, scenario=scenario, symbol_order=symbol_order, mixed=mixed, base_spread=base_spread
+    )
+    return table, cast(pl.DataFrame, record)  # built when asked for
+
+
+def _apply_steps(
+    df: pl.DataFrame,
+    steps: Sequence[StressStep],
+    *,
+    seed: int,
+    scenario: str,
+    symbol_order: Sequence[str] | None,
+    mixed: bool = True,
+    base_spread: float = DEFAULT_BASE_SPREAD,
+    record: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """:func:`apply_stress_steps`, building the record only when ``record`` (callers that return
+    only the stressed frame skip its cost)."""
     df = _prepared(df)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InvalidParameterError(f"seed: must be an integer in [0, 2**64 - 1], got {seed!r}", "seed")
     if not (isinstance(base_spread, (int, float)) and 0 < base_spread < 1):
         raise InvalidParameterError(f"base_spread: must be a fraction in (0, 1), got {base_spread!r}", "base_spread")
     native = [st._native() for st in steps]
-    table, record = _core.apply_stress(
-        df, native, seed, scenario, [str(s) for s in symbol_order or []], float(base_spread), mixed
+    table, rec = _core.apply_stress(
+        df, native, seed, scenario, [str(s) for s in symbol_order or []], float(base_spread), mixed, record
     )
-    return pl.DataFrame(table), pl.DataFrame(record)
+    return pl.DataFrame(table), None if rec is None else pl.DataFrame(rec)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,19 +334,24 @@ class ScenarioTransformer:
 
     def apply(self, df: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
         """The stressed bars (see the module docs for the columns)."""
-        return self.apply_with_record(df, scenario)[0]
+        return self._apply(df, scenario, record=False)[0]
 
     def apply_with_record(self, df: pl.DataFrame, scenario: Scenario) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The stressed bars and the record of what changed (one row per event)."""
+        table, record = self._apply(df, scenario, record=True)
+        return table, cast(pl.DataFrame, record)  # built when asked for
+
+    def _apply(self, df: pl.DataFrame, scenario: Scenario, record: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         if not isinstance(scenario, Scenario):
             raise InvalidParameterError(f"scenario: must be a Scenario, got {type(scenario).__name__}", "scenario")
-        return apply_stress_steps(
+        return _apply_steps(
             df,
             scenario_steps(scenario),
             seed=scenario.seed,
             scenario=scenario.name,
             symbol_order=scenario.symbols,
             base_spread=self.base_spread,
+            record=record,
         )
 
 
@@ -355,8 +379,10 @@ def _single(
     # The Scenario validates kinds and ranges (errors name the parameter); Rust checks them again
     # and checks the symbols against the data. Symbols take their index from the data's order.
     sc = Scenario(scenario, stype, params, symbols=list(symbols) if symbols else ["*"], seed=seed)
-    out, rec = apply_stress_steps(df, scenario_steps(sc), seed=seed, scenario=scenario)
-    return (out, rec) if return_record else out
+    out, rec = _apply_steps(
+        df, scenario_steps(sc), seed=seed, scenario=scenario, symbol_order=None, record=return_record
+    )
+    return (out, rec) if return_record and rec is not None else out
 
 
 def _spec_default(stype: ScenarioType, name: str) -> Any:

@@ -16,6 +16,13 @@ mod synth;
 
 use pyo3::prelude::*;
 
+/// mimalloc keeps freed memory mapped for the next call, where glibc's malloc hands large blocks
+/// back to the kernel (munmap, or trimming the heap top) and the next call's output columns then
+/// pay a page fault every 4 KiB: for the stress binding's tens of MB per call that was most of
+/// the time spent writing them. Only allocations made by this extension use it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

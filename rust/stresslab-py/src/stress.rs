@@ -4,9 +4,11 @@
 //! copying) in the long format of `synthetic_market`: `path` (UInt32, optional), `timestamp`
 //! (Timestamp or Int64 ms), `symbol` (strings), `open`, `high`, `low`, `close`, `volume`
 //! (Float64), `spread` (Float64, optional), `stress_flags` (UInt32, optional), anything else.
-//! With the GIL released, the value columns are copied once (the transforms edit them in place;
-//! Arrow buffers are immutable), stressed, and returned inside a table whose other columns are the
-//! input's own arrays (see [`crate::stress_table`]).
+//! With the GIL released, the value columns are read from the Arrow buffers in place, stressed one
+//! path at a time in a per-thread scratch buffer and written once into the output columns
+//! (`StressRun::apply_single_pass`), which are returned inside a table whose other columns are the
+//! input's own arrays, or their rows gathered when data corruption moved rows (see
+//! [`crate::stress_table`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +19,6 @@ use pyo3::prelude::*;
 use stresslab_core::rng::scenario_key;
 use stresslab_core::stress::data_corruption::CORRUPTION_KINDS;
 use stresslab_core::stress::mixed::ORDER;
-use stresslab_core::stress::plan::finalize;
 use stresslab_core::stress::{Event, Position, Step, StressRun, Transform, ALL_KINDS};
 use stresslab_core::StressError;
 
@@ -123,9 +124,10 @@ fn record_batch(events: &[Event], table: &Table) -> stresslab_core::Result<Recor
 /// `symbol_order` ranks the symbols for their stream index (then order of appearance); rows
 /// not sorted by (path, symbol, timestamp) are sorted first. `base_spread` stands in for a
 /// missing spread column (added to the output only when a step changes spreads). With
-/// `mixed`, steps run in the documented mixed order, else as given.
+/// `mixed`, steps run in the documented mixed order, else as given. Without `record` the
+/// record is not built (None in its place).
 #[pyfunction]
-#[pyo3(signature = (table, steps, seed, scenario, symbol_order, base_spread, mixed=true))]
+#[pyo3(signature = (table, steps, seed, scenario, symbol_order, base_spread, mixed=true, record=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn apply_stress(
     py: Python<'_>,
@@ -136,11 +138,12 @@ pub fn apply_stress(
     symbol_order: Vec<String>,
     base_spread: f64,
     mixed: bool,
-) -> PyResult<(pyo3_arrow::PyTable, pyo3_arrow::PyTable)> {
+    record: bool,
+) -> PyResult<(pyo3_arrow::PyTable, Option<pyo3_arrow::PyTable>)> {
     let built: Vec<(Step, Option<Vec<String>>)> = to_py(steps.into_iter().map(build_step).collect())?;
     let key = scenario_key(scenario);
     let (batches, schema) = table.into_inner();
-    let result = py.detach(move || -> stresslab_core::Result<(RecordBatch, RecordBatch)> {
+    let result = py.detach(move || -> stresslab_core::Result<(RecordBatch, Option<RecordBatch>)> {
         let batch = one_batch(batches, schema)?;
         if batch.num_rows() > u32::MAX as usize {
             return Err(StressError::Data("tables over 2^32 rows are not supported; stress paths in chunks".into()));
@@ -160,16 +163,19 @@ pub fn apply_stress(
             )
         });
         let run = if mixed { StressRun::mixed(steps, seed, key) } else { StressRun::new(steps, seed, key) };
-        let mut cols = table.columns(run.columns(), base_spread)?;
-        let events = run.apply(&mut cols, table.timestamp(), &table.layout)?;
-        let out = finalize(cols, events);
-        let record = record_batch(&out.events, &table)?;
+        let inputs = table.inputs(run.columns())?;
+        let out = run.apply_single_pass(&inputs.sources(base_spread), table.timestamp(), &table.layout)?;
+        drop(inputs);
+        let record = if record { Some(record_batch(&out.events, &table)?) } else { None };
         let stressed = table.output(out.columns, out.rows.as_deref(), add_spread)?;
         Ok((stressed, record))
     });
     let (stressed, record) = to_py(result)?;
-    let (s1, s2) = (stressed.schema(), record.schema());
-    Ok((pyo3_arrow::PyTable::try_new(vec![stressed], s1)?, pyo3_arrow::PyTable::try_new(vec![record], s2)?))
+    let table = |batch: RecordBatch| {
+        let schema = batch.schema();
+        pyo3_arrow::PyTable::try_new(vec![batch], schema)
+    };
+    Ok((table(stressed)?, record.map(table).transpose()?))
 }
 
 /// (name, flag bit) of every transform, in bit order.

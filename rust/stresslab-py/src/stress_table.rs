@@ -1,5 +1,5 @@
 //! The long bar table as Arrow, for the stress binding: find the (path, symbol) runs, sort when
-//! the input is not sorted by (path, symbol, timestamp), copy the value columns out, and build the
+//! the input is not sorted by (path, symbol, timestamp), lend the value columns (copied only where they hold nulls), and build the
 //! output table around the stressed columns.
 //!
 //! Columns the transforms do not own (path, timestamp, symbol, anything else) are passed through
@@ -15,11 +15,14 @@ use arrow_array::types::{
     Float64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
     UInt32Type,
 };
-use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringViewArray, UInt32Array};
+use arrow_buffer::{Buffer, ScalarBuffer};
+use arrow_data::ArrayData;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rayon::prelude::*;
 use stresslab_core::stress::plan::Segment;
-use stresslab_core::stress::{Columns, Layout};
+use stresslab_core::stress::single_pass;
+use stresslab_core::stress::{Columns, Layout, Source, Sources};
 use stresslab_core::{Result, StressError};
 
 /// The value columns the transforms rewrite, in `Columns` order.
@@ -162,41 +165,32 @@ impl Table {
         }
     }
 
-    /// Copies of the value columns in `needed` (bits of `VALUE_COLUMNS`; the others stay empty
-    /// and pass through untouched; a missing spread is filled with `base_spread`; nulls become
-    /// NaN) and of the flags (zeros when absent).
-    pub fn columns(&self, needed: u8, base_spread: f64) -> Result<Columns> {
-        let n = self.batch.num_rows();
-        let values: Vec<Result<Vec<f64>>> = VALUE_COLUMNS
-            .par_iter()
-            .enumerate()
-            .map(|(i, name)| match self.batch.column_by_name(name) {
-                _ if needed >> i & 1 == 0 => Ok(Vec::new()),
-                None if *name == "spread" => Ok(vec![base_spread; n]),
-                None => Err(StressError::Data(format!("column {name:?} is missing"))),
-                Some(a) => f64_copy(name, a),
-            })
-            .collect();
+    /// The value columns in `needed` (bits of `VALUE_COLUMNS`) and the flags, borrowed from the
+    /// Arrow buffers where they have no nulls (else copied with nulls as NaN, flags as 0), for
+    /// [`StressRun::apply_single_pass`](stresslab_core::stress::StressRun::apply_single_pass).
+    pub fn inputs(&self, needed: u8) -> Result<Inputs<'_>> {
+        let mut values: [Option<Cow<'_, [f64]>>; 6] = Default::default();
+        for (i, name) in VALUE_COLUMNS.iter().enumerate() {
+            values[i] = match self.batch.column_by_name(name) {
+                _ if needed >> i & 1 == 0 => None,
+                None if *name == "spread" => None,
+                None => return Err(StressError::Data(format!("column {name:?} is missing"))),
+                Some(a) => Some(f64_values(name, a)?),
+            };
+        }
         let flags = match self.batch.column_by_name(FLAGS) {
-            None => vec![0; n],
+            None => None,
             Some(a) => {
                 let f = a.as_primitive_opt::<UInt32Type>().ok_or_else(|| {
                     StressError::Data(format!("column \"stress_flags\" must be UInt32, got {}", a.data_type()))
                 })?;
-                f.iter().map(|v| v.unwrap_or(0)).collect()
+                Some(match f.nulls() {
+                    None => Cow::Borrowed(f.values().as_ref()),
+                    Some(_) => Cow::Owned(f.iter().map(|v| v.unwrap_or(0)).collect()),
+                })
             }
         };
-        let mut it = values.into_iter();
-        let mut next = || it.next().unwrap_or_else(|| Err(StressError::Data("missing value column".into())));
-        Ok(Columns {
-            open: next()?,
-            high: next()?,
-            low: next()?,
-            close: next()?,
-            volume: next()?,
-            spread: next()?,
-            flags,
-        })
+        Ok(Inputs { values, flags })
     }
 
     /// The output table: the input's columns with the stressed values and flags in place (a
@@ -267,15 +261,54 @@ impl Table {
     }
 }
 
-/// Rows of `col` by ranges (see `Outcome::rows`), copied range by range for any array type.
+/// Rows of `col` by ranges (see `Outcome::rows`), copied range by range in parallel: the values
+/// of fixed-width columns and the views of string views (which still point into the same data
+/// buffers) as plain slices, any other array type through Arrow's generic `MutableArrayData`.
 /// (The ranges come from `finalize` and lie inside the table.)
 fn gather_ranges(col: &ArrayRef, rows: &[(usize, usize)]) -> Result<ArrayRef> {
-    let data = col.to_data();
+    let outside = || {
+        let (a, b) = rows.iter().copied().find(|&(a, b)| a > b || b > col.len()).unwrap_or_default();
+        StressError::Data(format!("row range {a}..{b} outside the table"))
+    };
+    if col.null_count() == 0 {
+        let data = col.to_data();
+        let fixed = |width: usize| -> Result<Option<Buffer>> {
+            let buffer = &data.buffers()[0];
+            // (`typed_data` needs an aligned buffer of whole values; Arrow's import aligns them)
+            if buffer.as_ptr().align_offset(width) != 0 || buffer.len() % width != 0 {
+                return Ok(None);
+            }
+            let gathered =
+                match width {
+                    4 => single_pass::gather_ranges(&buffer.typed_data::<u32>()[data.offset()..], rows)
+                        .map(Buffer::from_vec),
+                    8 => single_pass::gather_ranges(&buffer.typed_data::<u64>()[data.offset()..], rows)
+                        .map(Buffer::from_vec),
+                    _ => return Ok(None),
+                };
+            gathered.map(Some).ok_or_else(outside)
+        };
+        if let Some(buffer) = col.data_type().primitive_width().map(fixed).transpose()?.flatten() {
+            let len = buffer.len() / col.data_type().primitive_width().unwrap_or(1);
+            let gathered = ArrayData::builder(col.data_type().clone()).len(len).add_buffer(buffer).build();
+            return Ok(arrow_array::make_array(gathered.map_err(arrow_err)?));
+        }
+        if let Some(strings) = col.as_string_view_opt() {
+            let views = single_pass::gather_ranges(strings.views(), rows).ok_or_else(outside)?;
+            // SAFETY: every view is copied unchanged from a valid array and the data buffers it
+            // points into are the same, so each view is still in bounds and valid UTF-8.
+            let gathered = unsafe {
+                StringViewArray::new_unchecked(ScalarBuffer::from(views), strings.data_buffers().to_vec(), None)
+            };
+            return Ok(Arc::new(gathered));
+        }
+    }
     let len = rows.iter().map(|(a, b)| b - a).sum();
+    let data = col.to_data();
     let mut out = arrow_data::transform::MutableArrayData::new(vec![&data], false, len);
     for &(a, b) in rows {
         if a > b || b > data.len() {
-            return Err(StressError::Data(format!("row range {a}..{b} outside the table")));
+            return Err(outside());
         }
         out.try_extend(0, a, b).map_err(arrow_err)?;
     }
@@ -305,6 +338,38 @@ fn f64_copy(name: &str, a: &ArrayRef) -> Result<Vec<f64>> {
     Ok(v)
 }
 
+/// A Float64 column's values: the Arrow buffer itself, or a copy with nulls as NaN.
+fn f64_values<'a>(name: &str, a: &'a ArrayRef) -> Result<Cow<'a, [f64]>> {
+    let p = a
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| StressError::Data(format!("column {name:?} must be Float64, got {}", a.data_type())))?;
+    match p.nulls() {
+        None => Ok(Cow::Borrowed(p.values().as_ref())),
+        Some(_) => f64_copy(name, a).map(Cow::Owned),
+    }
+}
+
+/// Input value columns (None: not needed, or a missing spread) and flags (None: absent).
+pub struct Inputs<'a> {
+    values: [Option<Cow<'a, [f64]>>; 6],
+    flags: Option<Cow<'a, [u32]>>,
+}
+
+impl Inputs<'_> {
+    /// The columns as the single pass reads them (`base_spread` stands in for a missing spread).
+    pub fn sources(&self, base_spread: f64) -> Sources<'_> {
+        let mut values = [Source::Absent; 6];
+        for (i, (slot, v)) in values.iter_mut().zip(&self.values).enumerate() {
+            *slot = match v {
+                Some(v) => Source::Values(v),
+                None if VALUE_COLUMNS[i] == "spread" => Source::Fill(base_spread),
+                None => Source::Absent,
+            };
+        }
+        Sources { values, flags: self.flags.as_deref() }
+    }
+}
+
 /// Runs of rows with one (path, symbol), with symbol ids: `order` first, then first appearance.
 fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<String>)> {
     let n = batch.num_rows();
@@ -321,14 +386,21 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
         let changed = |i: usize| path.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1);
         match &sym {
             Strings::View(a) => {
+                // Runs are long: compare blocks of rows with their predecessors as whole slices
+                // (memcmp) and look at single rows only in blocks where something changes.
                 let views: &[u128] = a.views();
-                let mut cand: Vec<usize> = (1..n).filter(|&i| views[i] != views[i - 1]).collect();
-                if let Some(p) = path {
-                    cand.extend((1..n).filter(|&i| p[i] != p[i - 1]));
-                    cand.sort_unstable();
-                    cand.dedup();
+                const BLOCK: usize = 64;
+                let moved = |i: usize| views[i] != views[i - 1] || path.is_some_and(|p| p[i] != p[i - 1]);
+                let mut lo = 1;
+                while lo < n {
+                    let hi = (lo + BLOCK).min(n);
+                    let same =
+                        views[lo..hi] == views[lo - 1..hi - 1] && path.is_none_or(|p| p[lo..hi] == p[lo - 1..hi - 1]);
+                    if !same {
+                        starts.extend((lo..hi).filter(|&i| moved(i) && changed(i)));
+                    }
+                    lo = hi;
                 }
-                starts.extend(cand.into_iter().filter(|&i| changed(i)));
             }
             _ => starts.extend((1..n).filter(|&i| changed(i))),
         }

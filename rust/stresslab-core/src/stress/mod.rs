@@ -18,7 +18,9 @@
 //!
 //! The shared machinery: [`bars`] (column views and the two ways of moving prices while keeping
 //! OHLC consistent), [`position`] (where a window starts: bar, time or random), [`plan`] (the
-//! long table's (path, symbol) layout and the parallel application of a list of steps).
+//! long table's (path, symbol) layout and the parallel application of a list of steps),
+//! [`single_pass`] (the same run read from borrowed columns and written once into the output,
+//! one path at a time in cache: what the Python binding uses).
 //!
 //! # Prices
 //! Transforms that move prices work in log space on the bar decomposition
@@ -46,6 +48,7 @@ pub mod params;
 pub mod plan;
 pub mod position;
 pub mod pump_and_dump;
+pub mod single_pass;
 pub mod spread_explosion;
 pub mod volatility_spike;
 
@@ -58,6 +61,7 @@ pub use mixed::{Step, Transform};
 pub use plan::{Columns, Layout, Outcome, StressRun};
 pub use position::Position;
 pub use pump_and_dump::PumpAndDump;
+pub use single_pass::{Source, Sources};
 pub use spread_explosion::SpreadExplosion;
 pub use volatility_spike::VolatilitySpike;
 

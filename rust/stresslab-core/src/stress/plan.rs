@@ -42,8 +42,12 @@ impl Columns {
         self.flags.is_empty()
     }
 
-    fn values(&self) -> [&Vec<f64>; 6] {
+    pub(crate) fn values(&self) -> [&Vec<f64>; 6] {
         [&self.open, &self.high, &self.low, &self.close, &self.volume, &self.spread]
+    }
+
+    pub(crate) fn values_mut(&mut self) -> [&mut Vec<f64>; 6] {
+        [&mut self.open, &mut self.high, &mut self.low, &mut self.close, &mut self.volume, &mut self.spread]
     }
 
     /// Fail unless every column in `needed` (bits of `COLUMN_NAMES`) has one value per row and
@@ -128,7 +132,10 @@ impl Layout {
                 return Err(StressError::Data(format!("segment {k} does not continue at row {row}")));
             }
             let rows = &timestamp[seg.start..seg.start + seg.len];
-            if let Some(i) = rows.windows(2).position(|w| w[1] < w[0]) {
+            // a branch-free scan first (vectorised); the position only when one goes back
+            let goes_back = rows[1..].iter().zip(rows).fold(false, |acc, (b, a)| acc | (b < a));
+            if goes_back {
+                let i = rows.windows(2).position(|w| w[1] < w[0]).unwrap_or(0);
                 return unsorted(format!("timestamps go back at row {}", seg.start + i + 1));
             }
             if paths.last().is_none_or(|p| p.0 != seg.path) {
@@ -234,7 +241,7 @@ impl StressRun {
     }
 
     /// All steps on one path (`segs` are its segments; `bars` its rows).
-    fn apply_path(&self, bars: Bars<'_>, segs: &[Segment]) -> Result<Vec<Event>> {
+    pub(crate) fn apply_path(&self, bars: Bars<'_>, segs: &[Segment]) -> Result<Vec<Event>> {
         let mut views = Vec::with_capacity(segs.len());
         let mut rest = bars;
         for s in segs {
@@ -335,30 +342,37 @@ impl StressRun {
         };
         let mut starts = vec![s0];
         for &i in &targets[1..] {
-            starts.push(follow.resolve(views[i].timestamp, span, 0.0, "at", field)?);
+            starts.push(follow.resolve_near(views[i].timestamp, span, 0.0, Some(s0), "at", field)?);
         }
         Ok(starts)
     }
 }
 
-/// Assemble the output after a run: apply the row corruptions (duplicate, gap, out_of_order) to
-/// the row order. The copy of a duplicated bar carries the data-corruption flag; the original
-/// row stays as it was. Rows move only around the corrupted bars, so the output is a short list
-/// of contiguous input ranges, copied with `memcpy`.
-pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
+/// How data corruption's row corruptions (duplicate, gap, out_of_order) reorder rows
+/// `from..to`: the output continues with input rows `ranges[k].0..ranges[k].1`; the copy of a
+/// duplicated bar (at output offsets `copies`, counted from the first output row of `from..to`)
+/// carries the data-corruption flag. Rows move only around the corrupted bars, so this is a short
+/// list of contiguous ranges. `copies` pairs each copy's output offset with its input row.
+pub(crate) struct RowMoves {
+    pub ranges: Vec<(usize, usize)>,
+    pub copies: Vec<(usize, usize)>,
+    pub len: usize,
+}
+
+/// The row moves that `events` cause among rows `from..to` (None when no row moves there).
+pub(crate) fn row_moves(events: &[Event], from: usize, to: usize) -> Option<RowMoves> {
     let mut moves: Vec<(usize, CorruptionKind)> = events
         .iter()
-        .filter(|e| e.transform == TransformKind::DataCorruption)
+        .filter(|e| e.transform == TransformKind::DataCorruption && (from..to).contains(&e.row))
         .filter_map(|e| CorruptionKind::from_name(e.kind).filter(|k| k.moves_rows()).map(|k| (e.row, k)))
         .collect();
     if moves.is_empty() {
-        return Outcome { columns, events, rows: None };
+        return None;
     }
     moves.sort_unstable_by_key(|m| m.0);
-    let n = columns.len();
     let mut rows: Vec<(usize, usize)> = Vec::with_capacity(3 * moves.len() + 1);
     let mut out_len = 0;
-    let mut copy_rows: Vec<usize> = Vec::new();
+    let mut copies: Vec<(usize, usize)> = Vec::new();
     let mut push = |rows: &mut Vec<(usize, usize)>, a: usize, b: usize| {
         if b > a {
             rows.push((a, b));
@@ -366,7 +380,7 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
         }
         out_len
     };
-    let mut cur = 0;
+    let mut cur = from;
     for &(r, kind) in &moves {
         match kind {
             CorruptionKind::Gap => {
@@ -375,7 +389,7 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
             }
             CorruptionKind::Duplicate => {
                 let copy_at = push(&mut rows, cur, r + 1);
-                copy_rows.push(copy_at);
+                copies.push((copy_at, r));
                 push(&mut rows, r, r + 1);
                 cur = r + 1;
             }
@@ -388,7 +402,17 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
             }
         }
     }
-    push(&mut rows, cur, n);
+    let len = push(&mut rows, cur, to);
+    Some(RowMoves { ranges: rows, copies, len })
+}
+
+/// Assemble the output after a run: apply the row corruptions (duplicate, gap, out_of_order) to
+/// the row order ([`row_moves`]). The copy of a duplicated bar carries the data-corruption flag;
+/// the original row stays as it was. The output is copied range by range with `memcpy`.
+pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
+    let Some(RowMoves { ranges: rows, copies, len: out_len }) = row_moves(&events, 0, columns.len()) else {
+        return Outcome { columns, events, rows: None };
+    };
     let gather = |v: &Vec<f64>| -> Vec<f64> {
         let mut out = Vec::with_capacity(out_len);
         for &(a, b) in &rows {
@@ -407,7 +431,7 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     }
     let mut out =
         Columns { open: next(), high: next(), low: next(), close: next(), volume: next(), spread: next(), flags };
-    for i in copy_rows {
+    for (i, _) in copies {
         out.flags[i] |= TransformKind::DataCorruption.flag();
     }
     Outcome { columns: out, events, rows: Some(rows) }

@@ -1,0 +1,86 @@
+"""How the stress binding treats the frame's columns: columns of every type travel with their
+rows when data corruption moves rows, nulls in value columns, and callers that skip the record
+get the same frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import stresslab as sl
+from stress_helpers import gbm_frame
+
+
+def test_every_column_type_follows_its_rows():
+    """Extra columns of many types (fixed widths 1 to 8 bytes, booleans, categoricals, dates,
+    strings, with and without nulls) are functions of the bar id; after rows were duplicated,
+    dropped and swapped each output row must still hold the values of its own bar."""
+    df = gbm_frame(400, ["AAA", "BBB", "CCC"], n_paths=3, seed=9).with_columns(
+        pl.int_range(pl.len()).over("path", "symbol").alias("bar_id")
+    )
+    bar = pl.col("bar_id")
+    derived = {
+        "i8": (bar % 100).cast(pl.Int8),
+        "i16": bar.cast(pl.Int16),
+        "u64": (bar * 3).cast(pl.UInt64),
+        "f32": (bar * 0.5).cast(pl.Float32),
+        "flag": bar % 3 == 0,
+        "cat": (bar % 5).cast(pl.String).cast(pl.Categorical),
+        "day": pl.date(2024, 1, 1) + pl.duration(days=bar),
+        "label": pl.format("bar-{}", bar),
+        "maybe": pl.when(bar % 7 == 0).then(None).otherwise(bar),
+    }
+    df = df.with_columns(**derived)
+    out, rec = sl.apply_data_corruption(df, 0.05, ["gap", "duplicate", "out_of_order"], return_record=True, seed=5)
+    assert out.height == df.height + (rec["kind"] == "duplicate").sum() - (rec["kind"] == "gap").sum()
+    assert out.schema == pl.Schema({**df.schema, "stress_flags": pl.UInt32})
+    want = out.select("bar_id").with_columns(**derived)
+    for name in derived:
+        assert out[name].equals(want[name], check_names=False, null_equal=True), name
+    # each series' rows: every bar but the gaps, the duplicates twice
+    per_series = out.group_by("path", "symbol").agg(pl.col("bar_id").sort()).sort("path", "symbol")
+    for (p, s, ids) in per_series.iter_rows():
+        r = rec.filter((pl.col("path") == p) & (pl.col("symbol") == s))
+        gaps = set(r.filter(pl.col("kind") == "gap")["bar"])
+        dups = list(r.filter(pl.col("kind") == "duplicate")["bar"])
+        expected = sorted([b for b in range(400) if b not in gaps] + dups)
+        assert ids == expected
+
+
+def test_nulls_in_value_columns():
+    """A value column a step rewrites reads nulls as NaN; one it does not touch passes through
+    as it was, nulls included."""
+    df = gbm_frame(200, ["AAA"], seed=2)
+    nulls = pl.int_range(pl.len()) % 10 == 3
+    df = df.with_columns(
+        pl.when(nulls).then(None).otherwise(pl.col("volume")).alias("volume"),
+        pl.when(nulls).then(None).otherwise(pl.col("spread")).alias("spread"),
+    )
+    out = sl.apply_liquidity_drop(df, 0.5, 20, at=0)
+    vol, orig = out["volume"].to_numpy(), df["volume"].to_numpy()
+    assert out["volume"].null_count() == 0
+    assert np.isnan(vol[3::10]).all()
+    keep = np.ones(200, bool)
+    keep[3::10] = False
+    keep[:20] = False
+    assert np.array_equal(vol[keep], orig[keep])
+    # spread explosion does not read volume: the column (with its nulls) passes through
+    out = sl.apply_spread_explosion(df.with_columns(pl.col("spread").fill_null(1e-4)), 3.0, 10, at=5)
+    assert out["volume"].equals(df["volume"], null_equal=True)
+
+
+def test_skipping_the_record_gives_the_same_frame():
+    df = gbm_frame(300, ["AAA", "BBB"], n_paths=2, seed=1)
+    sc = sl.Scenario(
+        "cols",
+        "MIXED_CUSTOM",
+        {"flash_crash_drop_pct": 0.2, "volatility_multiplier": 2.0, "corruption_pct": 0.02},
+        symbols=["AAA", "BBB"],
+        seed=4,
+    )
+    tr = sl.ScenarioTransformer()
+    full, rec = tr.apply_with_record(df, sc)
+    assert rec.height > 0
+    assert tr.apply(df, sc).equals(full, null_equal=True)
+    alone = sl.apply_flash_crash(df, 0.3, seed=3)
+    with_rec, rec = sl.apply_flash_crash(df, 0.3, seed=3, return_record=True)
+    assert alone.equals(with_rec, null_equal=True) and rec.height > 0
