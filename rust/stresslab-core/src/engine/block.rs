@@ -241,8 +241,16 @@ impl Engine {
     }
 
     /// Feed bars t0..t1 to the exchange's usual-volatility/volume statistics (when it keeps them).
+    #[inline(always)]
     fn observe_range(&mut self, t0: usize, t1: usize) {
         if self.exchange.needs_stats() {
+            self.observe_range_always(t0, t1);
+        }
+    }
+
+    #[inline(never)]
+    fn observe_range_always(&mut self, t0: usize, t1: usize) {
+        {
             let md = &*self.md;
             for s in 0..md.n_symbols() {
                 for b in t0..t1 {

@@ -358,7 +358,7 @@ impl Engine {
         RiskView { t, md, equity, positions, prices, targets, kind }
     }
 
-    #[inline]
+    #[inline(always)]
     fn risk_after_mark(&mut self, t: usize) {
         let Some(risk) = self.risk.as_mut() else { return };
         let v = Self::risk_view(

@@ -530,7 +530,13 @@ impl RiskStack {
     pub fn after_mark(&mut self, v: &RiskView, failure_streak: u32, log: &mut EventLog) -> PostMark {
         let t = v.t;
         let md = v.md;
-        for vol in [self.gov_vol.as_mut(), self.msc_vol.as_mut()].into_iter().flatten() {
+        // (two if-lets rather than a loop over an array of Options: this runs on every bar)
+        if let Some(vol) = self.gov_vol.as_mut() {
+            for s in 0..md.n_symbols() {
+                vol.update(s, md.close[md.idx(s, t)]);
+            }
+        }
+        if let Some(vol) = self.msc_vol.as_mut() {
             for s in 0..md.n_symbols() {
                 vol.update(s, md.close[md.idx(s, t)]);
             }
