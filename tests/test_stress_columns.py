@@ -38,7 +38,7 @@ def test_every_column_type_follows_its_rows():
         assert out[name].equals(want[name], check_names=False, null_equal=True), name
     # each series' rows: every bar but the gaps, the duplicates twice
     per_series = out.group_by("path", "symbol").agg(pl.col("bar_id").sort()).sort("path", "symbol")
-    for (p, s, ids) in per_series.iter_rows():
+    for p, s, ids in per_series.iter_rows():
         r = rec.filter((pl.col("path") == p) & (pl.col("symbol") == s))
         gaps = set(r.filter(pl.col("kind") == "gap")["bar"])
         dups = list(r.filter(pl.col("kind") == "duplicate")["bar"])
