@@ -471,15 +471,9 @@ pub(crate) fn bridge_half_widths(x: f64, s: f64, e1: f64, e2: f64) -> (f64, f64)
     (0.5 * (x2 + two_s2 * e1).sqrt(), 0.5 * (x2 + two_s2 * e2).sqrt())
 }
 
-/// One block of one symbol's output columns, also used as scratch between a generator's passes.
-pub(crate) struct BlockCols<'a> {
-    pub open: &'a mut [f64],
-    pub high: &'a mut [f64],
-    pub low: &'a mut [f64],
-    pub close: &'a mut [f64],
-    pub volume: &'a mut [f64],
-    pub spread: &'a mut [f64],
-}
+/// One block of one symbol's output columns, also used as scratch between a generator's passes:
+/// the same six views as a path's, over a shorter range.
+pub(crate) type BlockCols<'a> = PathView<'a>;
 
 impl PathView<'_> {
     /// Columns `start..start + len` (one symbol's block of bars).
