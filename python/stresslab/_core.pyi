@@ -73,8 +73,10 @@ def apply_stress(
     symbol_order: list[str],
     base_spread: float,
     mixed: bool = True,
-) -> tuple[_ArrowTable, _ArrowTable]:
-    """(stressed table, record) for any Arrow table/stream in the long bar format."""
+    record: bool = True,
+) -> tuple[_ArrowTable, _ArrowTable | None]:
+    """(stressed table, record) for any Arrow table/stream in the long bar format; the record is
+    None when ``record`` is False (it is then not built)."""
 
 def stress_flag_bits() -> list[tuple[str, int]]: ...
 def mixed_order() -> list[str]: ...
