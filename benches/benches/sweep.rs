@@ -6,18 +6,13 @@
 //!
 //! Run: `cargo bench -p stresslab-benches --bench sweep`
 
-use std::collections::HashMap;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 use stresslab_benches::stacks::default_stack;
-use stresslab_core::engine::EngineConfig;
-use stresslab_core::exchange::ExchangeConfig;
-use stresslab_core::rng::{scenario_key, Stream};
+use stresslab_benches::sweep::sweep_spec;
+use stresslab_core::rng::Stream;
 use stresslab_core::strategy::SmaCross;
-use stresslab_core::stress::{Position, Step, StressRun};
-use stresslab_core::sweep::{run_paths, PathSource, SweepSpec};
-use stresslab_core::synth::{MarketParams, MarketSpec, Model, SymbolProfile};
+use stresslab_core::sweep::{run_paths, SweepSpec};
 
 const N_PATHS: usize = 64;
 const N_BARS: usize = 8760;
@@ -60,45 +55,10 @@ fn fused_reference(path: u64) -> f64 {
     prev + mdd + o
 }
 
-fn sweep_spec() -> SweepSpec {
-    let market = MarketSpec::new(
-        Model::Realistic,
-        vec![SymbolProfile::btc()],
-        N_BARS,
-        0,
-        3_600_000,
-        42,
-        scenario_key("bench"),
-        MarketParams::default(),
-        None,
-        None,
-    )
-    .expect("spec");
-    let params: HashMap<String, f64> = [
-        ("drop_pct", 0.3),
-        ("duration_bars", 6.0),
-        ("recovery_bars", 24.0),
-        ("recovery_pct", 0.5),
-        ("volume_mult", 8.0),
-        ("spread_mult", 5.0),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let step = Step::from_params("flash_crash", &params, &[], None, Position::Random, Vec::new()).expect("step");
-    SweepSpec {
-        market: PathSource::Synthetic(market),
-        stress: Some(StressRun::mixed(vec![step], 42, scenario_key("bench"))),
-        exchange: ExchangeConfig::default(),
-        engine: EngineConfig { periods_per_year: Some(8760.0), ..Default::default() },
-        risk: None,
-    }
-}
-
 fn bench_sweep(c: &mut Criterion) {
-    let spec = sweep_spec();
+    let spec = sweep_spec(N_BARS);
     // the whole pipeline of issue 8: the same with the native default risk stack
-    let with_risk = SweepSpec { risk: Some(default_stack()), ..sweep_spec() };
+    let with_risk = SweepSpec { risk: Some(default_stack()), ..sweep_spec(N_BARS) };
     let sma = SmaCross::new(24, 96, 1, None, false).expect("sma");
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10);

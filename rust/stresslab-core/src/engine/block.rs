@@ -50,9 +50,9 @@ impl Engine {
     }
 
     /// Bars t.. while nothing is pending, through a risk stack that acts after every mark: per bar
-    /// mark, observe, the stack's after-mark checks and the decision (which `process_bar` then
-    /// `apply_targets` do), with the metrics fed a chunk at a time (nothing reads them in between:
-    /// the stack keeps its own peaks). Stops after the first bar that leaves work for the next
+    /// mark, the stack's after-mark checks and the decision (which `process_bar` then
+    /// `apply_targets` do), with the metrics and the exchange's statistics fed a chunk at a time
+    /// (nothing reads them in between: the stack keeps its own peaks, and nothing executes). Stops after the first bar that leaves work for the next
     /// open; returns the next bar.
     fn run_risk_stretch(&mut self, t0: usize, t: usize, end: usize, rows: &[f64]) -> usize {
         let md = Arc::clone(&self.md);
@@ -89,7 +89,6 @@ impl Engine {
                     self.equity_curve.push(x);
                 }
                 self.last_equity = x;
-                self.observe_range(b, b + 1);
                 self.next_bar = b + 1;
                 self.risk_after_mark(b);
                 self.apply_targets(&rows[(b - t0) * n..(b - t0 + 1) * n]);
@@ -100,6 +99,9 @@ impl Engine {
                 }
             }
             self.metrics.on_bars(&eq[..k], &gross[..k], &zero[..k]);
+            // the exchange's statistics are read only when something executes, which cannot
+            // happen inside the stretch: feed them the chunk's bars in one go
+            self.observe_range(u, u + k);
             u += k;
         }
         self.scratch = scratch;
@@ -250,13 +252,9 @@ impl Engine {
 
     #[inline(never)]
     fn observe_range_always(&mut self, t0: usize, t1: usize) {
-        {
-            let md = &*self.md;
-            for s in 0..md.n_symbols() {
-                for b in t0..t1 {
-                    self.exchange.observe(s, &md.bar(s, b));
-                }
-            }
+        let md = &*self.md;
+        for s in 0..md.n_symbols() {
+            self.exchange.observe_range(md, s, t0, t1);
         }
     }
 }

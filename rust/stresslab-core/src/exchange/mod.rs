@@ -11,7 +11,7 @@ pub mod fill_model;
 pub mod latency_model;
 
 use crate::error::{check_range, Result, StressError};
-use crate::market::Bar;
+use crate::market::{Bar, MarketData};
 use crate::orders::{Fill, Liquidity, Order, OrderType};
 use crate::rng::Stream;
 
@@ -195,7 +195,7 @@ pub enum Execution {
 }
 
 /// Per-symbol usual volatility and volume (EWMA), the baseline stress is measured against.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct SymbolStats {
     vol: f64,
     volume: f64,
@@ -260,6 +260,30 @@ impl ExchangeSim {
             st.vol += self.ewma_alpha * (v - st.vol);
             st.volume += self.ewma_alpha * (bar.volume - st.volume);
         }
+    }
+
+    /// [`observe`](Self::observe) for bars t0..t1 of one symbol, read straight from the columns
+    /// with the symbol's statistics in registers: the same updates in the same order.
+    pub fn observe_range(&mut self, md: &MarketData, symbol: usize, t0: usize, t1: usize) {
+        let r = md.idx(symbol, t0)..md.idx(symbol, t1);
+        let (o, h, l) = (&md.open[r.clone()], &md.high[r.clone()], &md.low[r.clone()]);
+        let (c, v) = (&md.close[r.clone()], &md.volume[r]);
+        let alpha = self.ewma_alpha;
+        let mut st = self.stats[symbol];
+        for ((((&open, &high), &low), &close), &volume) in o.iter().zip(h).zip(l).zip(c).zip(v) {
+            let bar = Bar { open, high, low, close, volume, spread: f64::NAN, flags: 0 };
+            if !bar.is_tradeable() || !volume.is_finite() || volume < 0.0 {
+                continue;
+            }
+            let sigma = bar.parkinson_sigma();
+            if !st.seen {
+                st = SymbolStats { vol: sigma, volume, seen: true };
+            } else {
+                st.vol += alpha * (sigma - st.vol);
+                st.volume += alpha * (volume - st.volume);
+            }
+        }
+        self.stats[symbol] = st;
     }
 
     /// Stress multiplier of this bar relative to the symbol's usual state (>= 1).
@@ -402,5 +426,47 @@ impl ExchangeSim {
     pub fn estimated_cost_factor(&self, bar: &Bar, side: f64) -> (f64, f64) {
         let price = fill_model::fill_price(&self.cfg, bar, bar.open, side, 0.0, Liquidity::Taker);
         (price / bar.open, self.cfg.taker_fee_pct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observe_range_equals_observe_per_bar() {
+        // bars with a NaN high, a non-positive open and a negative volume (all skipped), the rest
+        // random; two symbols observed over uneven ranges
+        let n = 700;
+        let mut rng = Stream::from_u64(5);
+        let (mut o, mut h, mut l, mut c, mut v) = (vec![], vec![], vec![], vec![], vec![]);
+        for t in 0..2 * n {
+            let p = 100.0 * (0.01 * rng.normal()).exp();
+            o.push(if t % 101 == 7 { -1.0 } else { p });
+            h.push(if t % 97 == 3 { f64::NAN } else { p * (1.0 + 0.01 * rng.uniform()) });
+            l.push(p * (1.0 - 0.01 * rng.uniform()));
+            c.push(p);
+            v.push(if t % 89 == 5 { -1.0 } else { 1e3 * (1.0 + rng.uniform()) });
+        }
+        let ts = (0..n as i64).map(|t| t * 60_000).collect();
+        let md = MarketData::new(vec!["A".into(), "B".into()], ts, o, h, l, c, v, None, None).expect("md");
+        let (mut a, mut b) = (
+            ExchangeSim::new(ExchangeConfig::default(), 2, 60_000.0).expect("sim"),
+            ExchangeSim::new(ExchangeConfig::default(), 2, 60_000.0).expect("sim"),
+        );
+        for s in 0..2 {
+            for (t0, t1) in [(0, 1), (1, 250), (250, 251), (251, n)] {
+                a.observe_range(&md, s, t0, t1);
+                for t in t0..t1 {
+                    b.observe(s, &md.bar(s, t));
+                }
+                let (x, y) = (a.stats[s], b.stats[s]);
+                assert_eq!(
+                    (x.vol.to_bits(), x.volume.to_bits(), x.seen),
+                    (y.vol.to_bits(), y.volume.to_bits(), y.seen)
+                );
+            }
+        }
+        assert!(a.stats.iter().all(|s| s.seen && s.vol > 0.0));
     }
 }
