@@ -8,6 +8,7 @@
 //! interleaved rounds of the reference, the GBM and the realistic model (64 paths into reused
 //! buffers each), as bars per second and as ratios to the reference. The criterion bench
 //! (benches/synth.rs) is the measurement of record.
+use stresslab_benches::gbm::reference_gbm_path;
 use stresslab_core::synth::{MarketParams, MarketSpec, Model, SymbolProfile};
 
 const N_BARS: usize = 8760;
@@ -82,47 +83,5 @@ fn time_models() {
     let bars = (n_paths * N_BARS) as f64;
     for (name, secs) in ["reference", "gbm", "realistic"].iter().zip(best) {
         println!("{name:>10}: {:6.1} M bars/s, ratio {:.3}", bars / secs / 1e6, best[0] / secs);
-    }
-}
-
-/// Same loop as the bench's reference: xoshiro256++, Box-Muller, one exp per bar.
-fn reference_gbm_path(path: u64, out: &mut [f64]) {
-    let mut x = 7 ^ path.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut s = [0u64; 4];
-    for v in s.iter_mut() {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        *v = z ^ (z >> 31);
-    }
-    let mut uniform = || {
-        let r = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        ((r >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-    };
-    let vs = 0.8 * (1.0f64 / 8760.0).sqrt();
-    let drift = -0.5 * vs * vs;
-    let mut prev = 30_000.0;
-    let mut spare: Option<f64> = None;
-    for c in out.iter_mut() {
-        let z = match spare.take() {
-            Some(z) => z,
-            None => {
-                let (u1, u2) = (uniform(), uniform());
-                let r = (-2.0 * u1.ln()).sqrt();
-                let (sn, cs) = (std::f64::consts::TAU * u2).sin_cos();
-                spare = Some(r * sn);
-                r * cs
-            }
-        };
-        prev *= (drift + vs * z).exp();
-        *c = prev;
     }
 }
