@@ -164,11 +164,18 @@ impl LossWindow {
 pub struct VolRatio {
     short_alpha: f64,
     long_alpha: f64,
-    short: Vec<f64>,
-    long: Vec<f64>,
-    last: Vec<f64>,
-    seen: Vec<u32>,
+    /// One symbol's state per entry (together, so an update touches one cache line and one
+    /// bounds check: it runs on every bar of every path).
+    sym: Vec<VolState>,
     warmup: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct VolState {
+    short: f64,
+    long: f64,
+    last: f64,
+    seen: u32,
 }
 
 impl VolRatio {
@@ -176,10 +183,7 @@ impl VolRatio {
         VolRatio {
             short_alpha: ewma_alpha(short_halflife),
             long_alpha: ewma_alpha(long_halflife),
-            short: vec![0.0; n_symbols],
-            long: vec![0.0; n_symbols],
-            last: vec![f64::NAN; n_symbols],
-            seen: vec![0; n_symbols],
+            sym: vec![VolState { short: 0.0, long: 0.0, last: f64::NAN, seen: 0 }; n_symbols],
             // the long average needs about one half-life of data before the ratio means anything
             warmup: long_halflife.ceil().min(u32::MAX as f64) as u32,
         }
@@ -192,34 +196,36 @@ impl VolRatio {
         if !(close.is_finite() && close > 0.0) {
             return;
         }
-        let last = self.last[s];
-        self.last[s] = close;
+        let (sa, la) = (self.short_alpha, self.long_alpha);
+        let Some(v) = self.sym.get_mut(s) else { return };
+        let last = v.last;
+        v.last = close;
         if !last.is_finite() {
             return;
         }
         let r = close / last - 1.0;
         let r2 = r * r;
-        if self.seen[s] == 0 {
-            self.short[s] = r2;
-            self.long[s] = r2;
+        if v.seen == 0 {
+            v.short = r2;
+            v.long = r2;
         } else {
-            self.short[s] += self.short_alpha * (r2 - self.short[s]);
-            self.long[s] += self.long_alpha * (r2 - self.long[s]);
+            v.short += sa * (r2 - v.short);
+            v.long += la * (r2 - v.long);
         }
-        self.seen[s] = self.seen[s].saturating_add(1);
+        v.seen = v.seen.saturating_add(1);
     }
 
     /// Whether any warmed-up symbol's short variance is at least `mult_sq` times its long one
     /// (a threshold reached; compared without dividing).
     #[inline]
     pub fn reaches(&self, mult_sq: f64) -> bool {
-        (0..self.short.len()).any(|s| self.seen[s] >= self.warmup && self.short[s] >= mult_sq * self.long[s])
+        self.sym.iter().any(|v| v.seen >= self.warmup && v.short >= mult_sq * v.long)
     }
 
     /// Whether any warmed-up symbol's short variance exceeds `mult_sq` times its long variance.
     #[inline]
     pub fn exceeds(&self, mult_sq: f64) -> bool {
-        (0..self.short.len()).any(|s| self.seen[s] >= self.warmup && self.short[s] > mult_sq * self.long[s])
+        self.sym.iter().any(|v| v.seen >= self.warmup && v.short > mult_sq * v.long)
     }
 }
 
