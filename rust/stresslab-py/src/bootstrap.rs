@@ -90,8 +90,7 @@ pub fn bootstrap_market(
     first_path: u64,
     with_path: Option<bool>,
 ) -> PyResult<pyo3_arrow::PyTable> {
-    // 6 f64 columns + timestamp + path + symbol string (offset + bytes)
-    let per_row = 48 + 8 + 4 + 4 + columns.symbols.iter().map(|s| s.len()).max().unwrap_or(0);
+    let per_row = crate::synth::long_table_row_bytes(columns.symbols.iter().map(|s| s.len()).max().unwrap_or(0));
     let bs = to_py(build_bootstrap(&columns, n_paths, n_bars, block_length, seed, scenario, first_path, per_row))?;
     let with_path = with_path.unwrap_or(n_paths > 1);
     let paths = to_py(py.detach(|| bs.generate_range(first_path, n_paths)))?;

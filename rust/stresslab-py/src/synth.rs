@@ -105,6 +105,12 @@ pub fn check_memory(bytes: Option<usize>, what: &str) -> stresslab_core::Result<
     Ok(())
 }
 
+/// Bytes per row of [`long_table`] (for the memory check before building one): six f64 value
+/// columns, the timestamp, the path, the symbol's offset and its bytes.
+pub fn long_table_row_bytes(longest_symbol: usize) -> usize {
+    48 + 8 + 4 + 4 + longest_symbol
+}
+
 /// The long Arrow table (path?, timestamp, symbol, open, high, low, close, volume, spread) of
 /// generated or bootstrapped paths, sorted by path, symbol, timestamp. The value columns are
 /// moved, not copied; NaN spreads (unknown, from real bars without quotes) become nulls.
@@ -202,8 +208,7 @@ pub fn generate_market(
     if n_paths == 0 {
         return to_py(Err(StressError::param("n_paths", "must be >= 1, got 0")));
     }
-    // 6 f64 columns + timestamp + path + symbol string (offset + bytes)
-    let per_row = 48 + 8 + 4 + 4 + spec.symbols.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let per_row = long_table_row_bytes(spec.symbols.iter().map(|s| s.name.len()).max().unwrap_or(0));
     let rows = n_paths.checked_mul(spec.n_symbols()).and_then(|r| r.checked_mul(spec.n_bars));
     to_py(check_memory(rows.and_then(|r| r.checked_mul(per_row)), "this market (paths x symbols x bars)"))?;
     let with_path = with_path.unwrap_or(n_paths > 1);
