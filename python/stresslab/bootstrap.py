@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from . import _core
+from .data.schema import epoch_ms_expr
 from .errors import DataError, InvalidParameterError
 from .market import _check_int
 from .scenarios import MAX_SEED
@@ -59,11 +60,8 @@ def _source_columns(df: Any) -> dict[str, Any]:
     if df.is_empty():
         raise DataError("bars: the frame has no bars; the bootstrap needs at least 2 bars per symbol")
     ts = df.schema["timestamp"]
-    if isinstance(ts, pl.Datetime):
-        ts_ms = pl.col("timestamp").dt.epoch("ms")
-    elif ts.is_integer():
-        ts_ms = pl.col("timestamp").cast(pl.Int64)
-    else:
+    ts_ms = epoch_ms_expr(ts)
+    if ts_ms is None:
         raise DataError(f"timestamp: must be a Datetime or integer epoch-ms column, got {ts}")
     spread = pl.col("spread").cast(pl.Float64) if "spread" in df.columns else pl.lit(None, pl.Float64)
     frame = df.select(

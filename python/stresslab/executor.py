@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from . import _core
+from .data.schema import epoch_ms_expr
 from .ensemble import ModelEnsemble, is_ensemble
 from .errors import InvalidParameterError
 from .exchange import ExchangeSimulator
@@ -62,11 +63,8 @@ def market_arrays(df: pl.DataFrame) -> dict[str, Any]:
             raise InvalidParameterError("data: holds several paths; run one path at a time", "data")
         df = df.drop("path")
     symbols = list(dict.fromkeys(df["symbol"].to_list()))
-    ts_col = df["timestamp"]
-    if ts_col.dtype == pl.Datetime or isinstance(ts_col.dtype, pl.Datetime):
-        df = df.with_columns(pl.col("timestamp").dt.epoch("ms").alias("_ts"))
-    else:
-        df = df.with_columns(pl.col("timestamp").cast(pl.Int64).alias("_ts"))
+    ts_ms = epoch_ms_expr(df.schema["timestamp"])
+    df = df.with_columns((pl.col("timestamp").cast(pl.Int64) if ts_ms is None else ts_ms).alias("_ts"))
     has_spread = "spread" in df.columns
     has_flags = "stress_flags" in df.columns
     # A corrupted feed: rows out of time order and repeated bars. The engine walks one clock, so

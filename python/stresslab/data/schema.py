@@ -33,6 +33,7 @@ __all__ = [
     "select_range",
     "to_ms",
     "dt_ms",
+    "epoch_ms_expr",
     "fmt_ms",
 ]
 
@@ -99,6 +100,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def dt_ms(dt: datetime) -> int:
     """Epoch milliseconds of an aware datetime, in exact integer arithmetic (no float rounding)."""
     return (dt - _EPOCH) // timedelta(milliseconds=1)
+
+
+def epoch_ms_expr(dtype: pl.DataType) -> pl.Expr | None:
+    """The ``timestamp`` column as epoch-ms Int64, given its dtype: a Datetime converted, an
+    integer taken as epoch ms; None for any other dtype (the caller says what it wants)."""
+    if isinstance(dtype, pl.Datetime):
+        return pl.col("timestamp").dt.epoch("ms")
+    if dtype.is_integer():
+        return pl.col("timestamp").cast(pl.Int64)
+    return None
 
 
 def to_ms(value: Any, field: str) -> int:

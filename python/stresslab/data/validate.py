@@ -63,7 +63,16 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, InvalidParameterError
-from .schema import PRICE_COLUMNS, TIMESTAMP_DTYPE, dt_ms, fmt_ms, infer_interval_ms, interval_name, to_ms
+from .schema import (
+    PRICE_COLUMNS,
+    TIMESTAMP_DTYPE,
+    dt_ms,
+    epoch_ms_expr,
+    fmt_ms,
+    infer_interval_ms,
+    interval_name,
+    to_ms,
+)
 
 __all__ = ["DataIssue", "RepairAction", "ISSUE_KINDS", "validate_data", "repair"]
 
@@ -160,11 +169,8 @@ def _prepare(df: Any) -> tuple[pl.DataFrame, list[str]]:
             f"(symbol optional), found {df.columns}; missing {missing}"
         )
     ts = df.schema["timestamp"]
-    if isinstance(ts, pl.Datetime):
-        ts_ms = pl.col("timestamp").dt.epoch("ms")
-    elif ts.is_integer():
-        ts_ms = pl.col("timestamp").cast(pl.Int64)
-    else:
+    ts_ms = epoch_ms_expr(ts)
+    if ts_ms is None:
         raise DataError(f"validate_data: column 'timestamp' must be Datetime or epoch ms, got {ts}")
     if "symbol" not in df.columns:
         df = df.with_columns(pl.lit(None, pl.String).alias("symbol"))
