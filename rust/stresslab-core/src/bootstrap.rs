@@ -357,20 +357,12 @@ impl BlockBootstrap {
     pub fn generate_range(&self, first: u64, n_paths: usize) -> Result<MarketPaths> {
         let m = self.source.n_symbols();
         let mut paths = MarketPaths::zeroed(n_paths, m, self.n_bars)?;
-        let chunk = m * self.n_bars;
         let bad = paths
-            .open
-            .par_chunks_mut(chunk)
-            .zip(paths.high.par_chunks_mut(chunk))
-            .zip(paths.low.par_chunks_mut(chunk))
-            .zip(paths.close.par_chunks_mut(chunk))
-            .zip(paths.volume.par_chunks_mut(chunk))
-            .zip(paths.spread.par_chunks_mut(chunk))
+            .par_paths_mut()
             .enumerate()
-            .map_init(Vec::new, |blocks, (p, (((((open, high), low), close), volume), spread))| {
+            .map_init(Vec::new, |blocks, (p, mut view)| {
                 let path = first + p as u64;
                 self.blocks(path, blocks);
-                let mut view = PathView { open, high, low, close, volume, spread };
                 if self.fill_path(blocks, &mut view) {
                     None
                 } else {

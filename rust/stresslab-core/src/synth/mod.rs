@@ -251,20 +251,7 @@ impl MarketSpec {
     /// Generate paths `first..first + n_paths` (any path can be regenerated alone).
     pub fn generate_range(&self, first: u64, n_paths: usize) -> Result<MarketPaths> {
         let mut out = MarketPaths::zeroed(n_paths, self.n_symbols(), self.n_bars)?;
-        let chunk = self.n_symbols() * self.n_bars;
-        let cols = out.columns_mut();
-        cols.open
-            .par_chunks_mut(chunk)
-            .zip(cols.high.par_chunks_mut(chunk))
-            .zip(cols.low.par_chunks_mut(chunk))
-            .zip(cols.close.par_chunks_mut(chunk))
-            .zip(cols.volume.par_chunks_mut(chunk))
-            .zip(cols.spread.par_chunks_mut(chunk))
-            .enumerate()
-            .for_each(|(p, (((((open, high), low), close), volume), spread))| {
-                let mut view = PathView { open, high, low, close, volume, spread };
-                self.generate_path(first + p as u64, &mut view);
-            });
+        out.par_paths_mut().enumerate().for_each(|(p, mut view)| self.generate_path(first + p as u64, &mut view));
         Ok(out)
     }
 
@@ -442,6 +429,8 @@ impl MarketPaths {
         })
     }
 
+    /// All paths' columns as one view (what the tests fill through a single path's generator).
+    #[cfg(test)]
     fn columns_mut(&mut self) -> PathView<'_> {
         PathView {
             open: &mut self.open,
@@ -451,6 +440,19 @@ impl MarketPaths {
             volume: &mut self.volume,
             spread: &mut self.spread,
         }
+    }
+
+    /// One view per path, in path order, to fill the paths in parallel.
+    pub fn par_paths_mut(&mut self) -> impl IndexedParallelIterator<Item = PathView<'_>> {
+        let chunk = self.n_symbols * self.n_bars;
+        self.open
+            .par_chunks_mut(chunk)
+            .zip(self.high.par_chunks_mut(chunk))
+            .zip(self.low.par_chunks_mut(chunk))
+            .zip(self.close.par_chunks_mut(chunk))
+            .zip(self.volume.par_chunks_mut(chunk))
+            .zip(self.spread.par_chunks_mut(chunk))
+            .map(|(((((open, high), low), close), volume), spread)| PathView { open, high, low, close, volume, spread })
     }
 
     /// Index of (path, symbol, bar) in the columns.
