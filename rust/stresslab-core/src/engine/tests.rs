@@ -139,3 +139,37 @@ fn sma_block_decisions_equal_per_bar_decisions() {
         }
     }
 }
+
+#[test]
+fn engine_state_after_each_block_equals_bar_by_bar() {
+    // the marks (last clean close per symbol), equity and positions between blocks, where a
+    // Python strategy or the risk stack reads them; blocks of 37 bars end anywhere in a stretch
+    for n_symbols in [1, 2] {
+        let md = market(3000, n_symbols);
+        let n = md.n_symbols();
+        let mut s = SmaCross::new(5, 40, n, None, true).expect("sma");
+        let mut rows = vec![f64::NAN; 37 * n];
+        let cfg = EngineConfig::default();
+        let ex = ExchangeConfig::default();
+        let mut a = Engine::new(Arc::clone(&md), ex.clone(), cfg.clone()).expect("engine");
+        let mut b = Engine::new(Arc::clone(&md), ex, cfg).expect("engine");
+        let mut t0 = 0;
+        while t0 < md.n_bars {
+            let len = (md.n_bars - t0).min(37);
+            s.on_bars(&md, t0, &mut rows[..len * n]);
+            a.run_block(t0, &rows[..len * n]);
+            for k in 0..len {
+                b.process_bar(t0 + k);
+                b.apply_targets(&rows[k * n..(k + 1) * n]);
+            }
+            let bits = |e: &Engine| {
+                let mut v: Vec<u64> = e.last_prices().iter().chain(e.positions()).map(|x| x.to_bits()).collect();
+                v.push(e.equity().to_bits());
+                v
+            };
+            assert_eq!(bits(&a), bits(&b), "after bars {t0}..{}", t0 + len);
+            rows.copy_within((len - 1) * n..len * n, 0);
+            t0 += len;
+        }
+    }
+}
