@@ -50,17 +50,13 @@ impl Engine {
     }
 
     /// Bars t.. while nothing is pending, through a risk stack that acts after every mark: per bar
-    /// mark, the stack's after-mark checks and the decision (which `process_bar` then
+    /// the mark, the stack's after-mark checks and the decision (what `process_bar` then
     /// `apply_targets` do), with the metrics and the exchange's statistics fed a chunk at a time
-    /// (nothing reads them in between: the stack keeps its own peaks, and nothing executes). Stops after the first bar that leaves work for the next
-    /// open; returns the next bar.
+    /// (nothing reads them in between: the stack keeps its own peaks, and nothing executes).
+    /// Stops after the first bar that leaves work for the next open; returns the next bar.
     fn run_risk_stretch(&mut self, t0: usize, t: usize, end: usize, rows: &[f64]) -> usize {
-        let md = Arc::clone(&self.md);
-        let n = md.n_symbols();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        if scratch.len() < 3 * CHUNK {
-            scratch.resize(3 * CHUNK, 0.0);
-        }
+        let n = self.md.n_symbols();
+        let mut scratch = self.take_scratch();
         let (eq, rest) = scratch.split_at_mut(CHUNK);
         let (gross, zero) = rest.split_at_mut(CHUNK);
         let mut u = t;
@@ -70,20 +66,7 @@ impl Engine {
             let mut k = 0;
             while u + k < e {
                 let b = u + k;
-                let (mut x, mut g) = (self.account.cash, 0.0);
-                for s in 0..n {
-                    let i = s * md.n_bars + b;
-                    let c = md.close[i];
-                    if clean(c, md.flags[i]) {
-                        self.last_price[s] = c;
-                    }
-                    let q = self.account.qty[s];
-                    if q != 0.0 {
-                        let v = q * self.last_price[s];
-                        x += v;
-                        g += v.abs();
-                    }
-                }
+                let (x, g) = self.mark_close(b);
                 (eq[k], gross[k]) = (x, g);
                 if self.cfg.keep_equity_curve {
                     self.equity_curve.push(x);
@@ -121,11 +104,9 @@ impl Engine {
         let total = rows.len() / n;
         if self.risk.is_none() && !self.cfg.rebalance {
             let targets = &self.targets;
-            // x != c also holds for a NaN x (which keeps the target), hence the second test
-            let changes = |row: &[f64]| row.iter().zip(targets).any(|(&x, &c)| x != c && !x.is_nan());
             return match n {
-                1 => rows.iter().position(|&x| x != targets[0] && !x.is_nan()),
-                _ => rows.chunks_exact(n).position(changes),
+                1 => rows.iter().position(|&x| sets_target(x, targets[0])),
+                _ => rows.chunks_exact(n).position(|row| row_sets_target(row, targets)),
             }
             .unwrap_or(total);
         }
@@ -138,7 +119,7 @@ impl Engine {
     fn changes_targets(&mut self, row: &[f64]) -> bool {
         match self.risk.as_mut() {
             Some(risk) => !risk.unchanged(row, &self.targets, self.cfg.rebalance),
-            None => self.cfg.rebalance || row.iter().zip(&self.targets).any(|(&x, &c)| x != c && !x.is_nan()),
+            None => self.cfg.rebalance || row_sets_target(row, &self.targets),
         }
     }
 
@@ -178,10 +159,7 @@ impl Engine {
     fn mark_chunks(&mut self, t0: usize, t1: usize, flat: bool) {
         let md = Arc::clone(&self.md);
         let n = md.n_symbols();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        if scratch.len() < 3 * CHUNK {
-            scratch.resize(3 * CHUNK, 0.0); // equity, exposure, and a row of zero turnover
-        }
+        let mut scratch = self.take_scratch();
         let (eq, rest) = scratch.split_at_mut(CHUNK);
         let (gross, zero) = rest.split_at_mut(CHUNK);
         let mut t = t0;
@@ -191,9 +169,8 @@ impl Engine {
             if flat {
                 for s in 0..n {
                     let base = s * md.n_bars;
-                    let (close, flags) = (&md.close[base + t..base + e], &md.flags[base + t..base + e]);
-                    if let Some(k) = (0..len).rev().find(|&k| clean(close[k], flags[k])) {
-                        self.last_price[s] = close[k];
+                    if let Some(c) = last_clean(&md.close[base + t..base + e], &md.flags[base + t..base + e]) {
+                        self.last_price[s] = c;
                     }
                 }
                 let cash = self.account.cash;
@@ -216,9 +193,7 @@ impl Engine {
                 let mut lp = self.last_price[s];
                 if q == 0.0 {
                     // nothing held: only the mark at the end of the chunk matters
-                    if let Some(k) = (0..len).rev().find(|&k| clean(close[k], flags[k])) {
-                        lp = close[k];
-                    }
+                    lp = last_clean(close, flags).unwrap_or(lp);
                 } else {
                     for k in 0..len {
                         let c = close[k];
@@ -242,6 +217,16 @@ impl Engine {
         self.scratch = scratch;
     }
 
+    /// The scratch rows of the chunked loops (equity, exposure, and a row of zero turnover),
+    /// taken out of the engine while a loop borrows it; put back when done.
+    fn take_scratch(&mut self) -> Vec<f64> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if scratch.len() < 3 * CHUNK {
+            scratch.resize(3 * CHUNK, 0.0);
+        }
+        scratch
+    }
+
     /// Feed bars t0..t1 to the exchange's usual-volatility/volume statistics (when it keeps them).
     #[inline(always)]
     fn observe_range(&mut self, t0: usize, t1: usize) {
@@ -257,6 +242,24 @@ impl Engine {
             self.exchange.observe_range(md, s, t0, t1);
         }
     }
+}
+
+/// Whether decision `x` sets a new target over the current one `c`: NaN keeps the target (and
+/// x != c also holds for a NaN x, hence the second test).
+#[inline(always)]
+fn sets_target(x: f64, c: f64) -> bool {
+    x != c && !x.is_nan()
+}
+
+#[inline(always)]
+fn row_sets_target(row: &[f64], targets: &[f64]) -> bool {
+    row.iter().zip(targets).any(|(&x, &c)| sets_target(x, c))
+}
+
+/// The last close of a chunk the account may be marked at, if any.
+#[inline]
+fn last_clean(close: &[f64], flags: &[u32]) -> Option<f64> {
+    close.iter().zip(flags).rev().find(|&(&c, &f)| clean(c, f)).map(|(&c, _)| c)
 }
 
 /// A close the account may be marked at: finite, positive, and not a print the data-corruption

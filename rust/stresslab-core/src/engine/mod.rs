@@ -294,18 +294,13 @@ impl Engine {
         &self.last_price
     }
 
-    /// Execute pending work at bar t's open, then mark at its close.
-    pub fn process_bar(&mut self, t: usize) {
-        debug_assert_eq!(t, self.next_bar);
-        if self.any_pending || !self.orders.is_empty() {
-            self.execute_at_open(t);
-            self.any_traded = true;
-        }
+    /// Move the marks to bar t's clean closes; equity and gross exposure at them.
+    #[inline(always)]
+    fn mark_close(&mut self, t: usize) -> (f64, f64) {
         let md = &*self.md;
-        let n = md.n_symbols();
         let mut eq = self.account.cash;
         let mut gross = 0.0;
-        for s in 0..n {
+        for s in 0..md.n_symbols() {
             let i = s * md.n_bars + t;
             let c = md.close[i];
             // A print the data-corruption transform made (ground truth in the flags) is what the
@@ -320,6 +315,17 @@ impl Engine {
                 gross += v.abs();
             }
         }
+        (eq, gross)
+    }
+
+    /// Execute pending work at bar t's open, then mark at its close.
+    pub fn process_bar(&mut self, t: usize) {
+        debug_assert_eq!(t, self.next_bar);
+        if self.any_pending || !self.orders.is_empty() {
+            self.execute_at_open(t);
+            self.any_traded = true;
+        }
+        let (eq, gross) = self.mark_close(t);
         let turnover = if self.any_traded { self.account.take_turnover() } else { 0.0 };
         self.any_traded = false;
         self.metrics.on_bar(eq, gross, turnover);
@@ -333,7 +339,8 @@ impl Engine {
         }
         self.last_equity = eq;
         if self.exchange.needs_stats() {
-            for s in 0..n {
+            let md = &*self.md;
+            for s in 0..md.n_symbols() {
                 let bar = md.bar(s, t);
                 self.exchange.observe(s, &bar);
             }
