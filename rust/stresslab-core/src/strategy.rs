@@ -155,23 +155,10 @@ impl Strategy for SmaCross {
     #[inline]
     fn on_bar(&mut self, md: &MarketData, t: usize, targets: &mut [f64]) {
         let w = self.weight.unwrap_or(1.0 / md.n_symbols() as f64);
+        let short = if self.allow_short { -w } else { 0.0 };
         for (s, target) in targets.iter_mut().enumerate() {
             let c = md.close[s * md.n_bars + t];
-            if !c.is_finite() {
-                continue; // corrupt bar: keep the target, keep the averages clean
-            }
-            let (f, sl) = (&mut self.fast[s], &mut self.slow[s]);
-            f.push(c);
-            sl.push(c);
-            *target = if !sl.full() {
-                0.0
-            } else if f.mean() > sl.mean() {
-                w
-            } else if self.allow_short {
-                -w
-            } else {
-                0.0
-            };
+            *target = sma_step(&mut self.fast[s], &mut self.slow[s], c, *target, w, short);
         }
     }
     /// The same rows as bar-by-bar `on_bar`, one symbol at a time so that the running sums
@@ -190,24 +177,10 @@ impl Strategy for SmaCross {
             let (mut f, mut sl) = (std::mem::take(&mut self.fast[s]), std::mem::take(&mut self.slow[s]));
             let mut prev = rows[s];
             let (fw, sw) = (f.buf.len(), sl.buf.len());
-            let slow_step = |f: &mut Rolling, sl: &mut Rolling, c: f64, prev: f64| {
-                if !c.is_finite() {
-                    return prev;
-                }
-                f.push(c);
-                sl.push(c);
-                if !sl.full() {
-                    0.0
-                } else if f.mean() > sl.mean() {
-                    w
-                } else {
-                    short
-                }
-            };
             // warm-up through the ring buffers until the slow window is full
             let mut k = 0;
             while k < len && !sl.full() {
-                prev = slow_step(&mut f, &mut sl, close[k], prev);
+                prev = sma_step(&mut f, &mut sl, close[k], prev, w, short);
                 rows[k * n + s] = prev;
                 k += 1;
             }
@@ -235,7 +208,7 @@ impl Strategy for SmaCross {
                 sl.refill(&all[t0 + len - sw..], ss);
             } else {
                 for (j, &c) in close.iter().enumerate().skip(k) {
-                    prev = slow_step(&mut f, &mut sl, c, prev);
+                    prev = sma_step(&mut f, &mut sl, c, prev, w, short);
                     rows[j * n + s] = prev;
                 }
             }
@@ -247,6 +220,24 @@ impl Strategy for SmaCross {
     }
     fn boxed_clone(&self) -> Box<dyn Strategy> {
         Box::new(self.clone())
+    }
+}
+
+/// One bar of SmaCross through the ring buffers: the new target after close `c` (`prev` kept
+/// on a corrupt close, which also stays out of the averages).
+#[inline(always)]
+fn sma_step(f: &mut Rolling, sl: &mut Rolling, c: f64, prev: f64, w: f64, short: f64) -> f64 {
+    if !c.is_finite() {
+        return prev;
+    }
+    f.push(c);
+    sl.push(c);
+    if !sl.full() {
+        0.0
+    } else if f.mean() > sl.mean() {
+        w
+    } else {
+        short
     }
 }
 
