@@ -47,6 +47,13 @@ fn main() {
             run_native_with_risk(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg, risk, false)
                 .expect("run");
         total += out.metrics.final_equity;
+        eprintln!(
+            "path {path}: fills {} stops {} transitions {} denials {}",
+            out.fills,
+            out.risk.stops.len(),
+            out.risk.transitions.len(),
+            out.risk.denials.iter().map(|d| d.1).sum::<u64>()
+        );
     }
     println!("{total}");
 }

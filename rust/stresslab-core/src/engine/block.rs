@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use super::{Engine, CORRUPTED_FLAG};
+use crate::risk::QuietBook;
 
 /// Bars marked per inner pass: the equity and exposure scratch rows stay in L1.
 const CHUNK: usize = 256;
@@ -39,7 +40,7 @@ impl Engine {
                 continue;
             }
             // bars t..u-1 take decisions that change nothing; bar u's decision (if any) trades
-            let u = t + self.unchanged_rows(&rows[(t - t0) * n..], n);
+            let u = t + self.unchanged_rows(&rows[(t - t0) * n..], n, t);
             let last = if u < end { u + 1 } else { end };
             self.mark_quiet(t, last);
             if u < end {
@@ -51,45 +52,132 @@ impl Engine {
 
     /// Bars t.. while nothing is pending, through a risk stack that acts after every mark: per bar
     /// the mark, the stack's after-mark checks and the decision (what `process_bar` then
-    /// `apply_targets` do), with the metrics and the exchange's statistics fed a chunk at a time
-    /// (nothing reads them in between: the stack keeps its own peaks, and nothing executes).
-    /// Stops after the first bar that leaves work for the next open; returns the next bar.
+    /// `apply_targets` do), a chunk at a time. Positions cannot change inside the stretch, so a
+    /// chunk's marks are computed first, up to the first decision that sets a target; the stack
+    /// takes the bars where it would do nothing in one call ([`RiskStack::quiet_bars`]) and the
+    /// first bar where it may act goes through `after_mark` as usual. Metrics and the exchange's
+    /// statistics are fed the chunk's bars in one go (nothing reads them in between: the stack
+    /// keeps its own peaks, and nothing executes). Stops after the first bar that leaves work
+    /// for the next open; returns the next bar.
     fn run_risk_stretch(&mut self, t0: usize, t: usize, end: usize, rows: &[f64]) -> usize {
-        let n = self.md.n_symbols();
+        let md = Arc::clone(&self.md);
+        let n = md.n_symbols();
         let mut scratch = self.take_scratch();
         let (eq, rest) = scratch.split_at_mut(CHUNK);
-        let (gross, zero) = rest.split_at_mut(CHUNK);
+        let (gross, rest) = rest.split_at_mut(CHUNK);
+        // (the zero-turnover row of `mark_chunks` stays as it is)
+        let (_zero, rest) = rest.split_at_mut(CHUNK);
+        let (book_gross, rest) = rest.split_at_mut(CHUNK);
+        let (book_net, book_big) = rest.split_at_mut(CHUNK);
+        let with_book = self.risk.as_ref().is_some_and(|r| r.reads_book());
         let mut u = t;
-        let mut done = false;
-        while u < end && !done {
+        while u < end {
             let e = (u + CHUNK).min(end);
-            let mut k = 0;
-            while u + k < e {
-                let b = u + k;
-                let (x, g) = self.mark_close(b);
-                (eq[k], gross[k]) = (x, g);
-                if self.cfg.keep_equity_curve {
-                    self.equity_curve.push(x);
+            // the first decision that would set a target ends the chunk after its bar (the stack's
+            // sizing is fixed while it does nothing)
+            let j = match self.risk.as_ref() {
+                Some(r) => u + r.unchanged_run(&rows[(u - t0) * n..(e - t0) * n], &self.targets, self.cfg.rebalance, u),
+                None => e,
+            };
+            let limit = if j < e { j + 1 } else { e };
+            let len = limit - u;
+            self.book_rows(u, limit, &mut eq[..len], &mut gross[..len], with_book.then_some((
+                &mut book_gross[..len],
+                &mut book_net[..len],
+                &mut book_big[..len],
+            )));
+            let taken = match self.risk.as_mut() {
+                Some(r) => {
+                    let book = QuietBook {
+                        t0: u,
+                        equity: &eq[..len],
+                        gross: &book_gross[..len],
+                        net: &book_net[..len],
+                        big: &book_big[..len],
+                    };
+                    r.quiet_bars(&md, &book, self.failure_streak)
                 }
-                self.last_equity = x;
-                self.next_bar = b + 1;
-                self.risk_after_mark(b);
-                self.apply_targets(&rows[(b - t0) * n..(b - t0 + 1) * n]);
-                k += 1;
-                if self.any_pending || !self.orders.is_empty() {
-                    done = true;
-                    break;
+                None => len,
+            };
+            // bars u..last are marked; the last one may still need the stack (taken < len)
+            let last = u + (taken + 1).min(len);
+            let k = last - u;
+            for s in 0..n {
+                let r = s * md.n_bars + u..s * md.n_bars + last;
+                if let Some(c) = last_clean(&md.close[r.clone()], &md.flags[r]) {
+                    self.last_price[s] = c;
                 }
             }
-            self.metrics.on_bars(&eq[..k], &gross[..k], &zero[..k]);
+            self.metrics.on_untraded_bars(eq[..k].iter().zip(&gross[..k]).map(|(&e, &g)| (e, g)));
+            if self.cfg.keep_equity_curve {
+                self.equity_curve.extend_from_slice(&eq[..k]);
+            }
+            self.last_equity = eq[k - 1];
+            self.next_bar = last;
             // the exchange's statistics are read only when something executes, which cannot
             // happen inside the stretch: feed them the chunk's bars in one go
-            self.observe_range(u, u + k);
-            u += k;
+            self.observe_range(u, last);
+            if let Some(r) = self.risk.as_mut() {
+                r.note_unchanged(&rows[(u - t0) * n..(last - 1 - t0) * n], u);
+            }
+            if taken < len {
+                self.risk_after_mark(last - 1);
+            }
+            self.apply_targets(&rows[(last - 1 - t0) * n..(last - t0) * n]);
+            u = last;
+            if self.any_pending || !self.orders.is_empty() {
+                break;
+            }
         }
         self.scratch = scratch;
         self.any_traded = false;
         u
+    }
+
+    /// Equity and gross exposure at the closes of bars t0..t1 with the positions held now (what
+    /// `mark_close` gives bar by bar), and with `book` the balancer's rows ([`QuietBook`]: every
+    /// symbol, held or not, in the order and form of its own check; an unheld one adds 0, or NaN
+    /// before its first clean close). Leaves the engine's marks as they are.
+    fn book_rows(
+        &self,
+        t0: usize,
+        t1: usize,
+        eq: &mut [f64],
+        gross: &mut [f64],
+        mut book: Option<(&mut [f64], &mut [f64], &mut [f64])>,
+    ) {
+        let md = &*self.md;
+        eq.fill(self.account.cash);
+        gross.fill(0.0);
+        if let Some((bg, net, big)) = book.as_mut() {
+            bg.fill(0.0);
+            net.fill(0.0);
+            big.fill(0.0);
+        }
+        for s in 0..md.n_symbols() {
+            let q = self.account.qty[s];
+            if q == 0.0 && book.is_none() {
+                continue;
+            }
+            let base = s * md.n_bars;
+            let (close, flags) = (&md.close[base + t0..base + t1], &md.flags[base + t0..base + t1]);
+            let mut lp = self.last_price[s];
+            let held = q != 0.0;
+            for k in 0..close.len() {
+                let c = close[k];
+                lp = if clean(c, flags[k]) { c } else { lp };
+                let x = q * lp;
+                if held {
+                    eq[k] += x;
+                    gross[k] += x.abs();
+                }
+                if let Some((bg, net, big)) = book.as_mut() {
+                    bg[k] += x.abs();
+                    net[k] += x;
+                    big[k] = big[k].max(x.abs());
+                }
+            }
+        }
     }
 
     /// Nothing to execute at the next open and no per-bar work besides marking.
@@ -98,9 +186,10 @@ impl Engine {
         !self.any_pending && self.orders.is_empty() && self.risk.as_ref().is_none_or(|r| !r.needs_after_mark())
     }
 
-    /// How many rows at the start of `rows` (`n` targets each) would set no target.
+    /// How many rows at the start of `rows` (`n` targets each, the first for bar t) would set no
+    /// target.
     #[inline]
-    fn unchanged_rows(&mut self, rows: &[f64], n: usize) -> usize {
+    fn unchanged_rows(&mut self, rows: &[f64], n: usize, t: usize) -> usize {
         let total = rows.len() / n;
         if self.risk.is_none() && !self.cfg.rebalance {
             let targets = &self.targets;
@@ -110,15 +199,15 @@ impl Engine {
             }
             .unwrap_or(total);
         }
-        rows.chunks_exact(n).position(|row| self.changes_targets(row)).unwrap_or(total)
+        rows.chunks_exact(n).enumerate().position(|(k, row)| self.changes_targets(row, t + k)).unwrap_or(total)
     }
 
-    /// Whether taking `row` would set a target (what [`Engine::apply_targets`] does when it is
-    /// not a no-op). A row the risk stack finds unchanged is recorded by it, as per bar.
+    /// Whether taking `row` on bar t would set a target (what [`Engine::apply_targets`] does when
+    /// it is not a no-op). A row the risk stack finds unchanged is recorded by it, as per bar.
     #[inline]
-    fn changes_targets(&mut self, row: &[f64]) -> bool {
+    fn changes_targets(&mut self, row: &[f64], t: usize) -> bool {
         match self.risk.as_mut() {
-            Some(risk) => !risk.unchanged(row, &self.targets, self.cfg.rebalance),
+            Some(risk) => !risk.unchanged(row, &self.targets, self.cfg.rebalance, t, true),
             None => self.cfg.rebalance || row_sets_target(row, &self.targets),
         }
     }
@@ -217,12 +306,13 @@ impl Engine {
         self.scratch = scratch;
     }
 
-    /// The scratch rows of the chunked loops (equity, exposure, and a row of zero turnover),
+    /// The scratch rows of the chunked loops (equity, exposure, a row of zero turnover and the
+    /// balancer's book rows),
     /// taken out of the engine while a loop borrows it; put back when done.
     fn take_scratch(&mut self) -> Vec<f64> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        if scratch.len() < 3 * CHUNK {
-            scratch.resize(3 * CHUNK, 0.0);
+        if scratch.len() < 6 * CHUNK {
+            scratch.resize(6 * CHUNK, 0.0);
         }
         scratch
     }
@@ -266,5 +356,6 @@ fn last_clean(close: &[f64], flags: &[u32]) -> Option<f64> {
 /// transform made (see `process_bar`).
 #[inline(always)]
 pub(super) fn clean(c: f64, flags: u32) -> bool {
-    c.is_finite() && c > 0.0 && flags & CORRUPTED_FLAG == 0
+    // finite and positive in two comparisons (NaN fails both)
+    c > 0.0 && c < f64::INFINITY && flags & CORRUPTED_FLAG == 0
 }

@@ -599,7 +599,8 @@ impl Engine {
         match self.risk.as_mut() {
             Some(risk) => {
                 // the common case: a decision that changes nothing needs no checks
-                if !risk.unchanged(targets, &self.targets, self.cfg.rebalance) {
+                let t = self.next_bar.saturating_sub(1);
+                if !risk.unchanged(targets, &self.targets, self.cfg.rebalance, t, true) {
                     self.apply_decision(targets, None);
                 }
             }
@@ -611,7 +612,8 @@ impl Engine {
     #[inline(never)]
     pub fn apply_decision(&mut self, targets: &[f64], confidence: Option<&[f64]>) {
         if let Some(risk) = self.risk.as_mut() {
-            if risk.unchanged(targets, &self.targets, self.cfg.rebalance) {
+            let t = self.next_bar.saturating_sub(1);
+            if risk.unchanged(targets, &self.targets, self.cfg.rebalance, t, confidence.is_none()) {
                 return; // nothing to check, nothing to trade
             }
         }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::risk::{GovernorConfig, OrchestratorConfig, RiskGuardConfig};
+use crate::risk::{
+    BalancerConfig, GovernorConfig, MscConfig, OrchestratorConfig, PolicyConfig, RiskGuardConfig, StopAction,
+};
 use crate::strategy::{BuyAndHold, Momentum, SmaCross};
 
 /// Two symbols of random-walk bars with non-finite closes, corrupted prints and a bar whose
@@ -31,7 +33,10 @@ fn market(n_bars: usize, n_symbols: usize) -> Arc<MarketData> {
     Arc::new(MarketData::new(symbols, ts, open, high, low, close, volume, None, Some(flags)).expect("market"))
 }
 
-/// What `run_native_with_risk` did before blocks: one bar, one decision, one call each.
+/// What `run_native_with_risk` did before blocks: one bar, one decision, one call each, every
+/// decision that changes a target through the stack's whole filter (a confidence of 1 for every
+/// signal is what the native path assumes, and it keeps the stack from skipping a refusal it
+/// would repeat, see `risk::refusal`).
 fn bar_by_bar(
     md: Arc<MarketData>,
     strategy: &mut dyn Strategy,
@@ -43,18 +48,20 @@ fn bar_by_bar(
     let data = Arc::clone(&md);
     let mut e = Engine::with_risk(md, exchange, cfg, risk).expect("engine");
     strategy.reset();
+    let ones = vec![1.0; data.n_symbols()];
     for t in 0..data.n_bars {
         e.process_bar(t);
         strategy.on_bar(&data, t, &mut targets);
-        e.apply_targets(&targets);
+        e.apply_decision(&targets, Some(&ones));
     }
     e.finish()
 }
 
 fn fingerprint(o: &RunOutput) -> String {
     let curve: Vec<u64> = o.equity_curve.iter().map(|x| x.to_bits()).collect();
+    let events: Vec<String> = o.events.iter().map(|e| format!("{e:?}")).collect();
     format!(
-        "{:?} {:?} {:?} {} {} {} {:?} {:?}",
+        "{:?} {:?} {:?} {} {} {} {:?} {:?} {:?}",
         o.metrics,
         curve,
         o.final_positions,
@@ -62,8 +69,53 @@ fn fingerprint(o: &RunOutput) -> String {
         o.fills,
         o.execution_failures,
         o.trades.len(),
-        o.risk.stops.len()
+        o.risk,
+        events
     )
+}
+
+/// Every component on, with limits tight enough on the test market that each of them acts:
+/// stops from several triggers and re-arms, mode changes both ways, rebalancing, denials.
+fn full_stack(action: StopAction, concentration: bool) -> RiskConfig {
+    RiskConfig {
+        orchestrator: Some(OrchestratorConfig::default()),
+        risk_guard: Some(RiskGuardConfig {
+            max_position: Some(0.8),
+            max_leverage: Some(1.5),
+            max_order_volume: Some(0.5),
+            daily_loss_limit: Some(0.02),
+            ..Default::default()
+        }),
+        balancer: Some(BalancerConfig {
+            max_gross: Some(0.5),
+            max_concentration: concentration.then_some(0.4),
+            correlation_window: 48,
+            rebalance_tolerance: 0.01,
+            ..Default::default()
+        }),
+        governor: Some(GovernorConfig {
+            max_drawdown: Some(0.06),
+            loss_velocity: Some(0.03),
+            loss_velocity_bars: 12,
+            max_failure_streak: Some(3),
+            max_corrupt_bars: Some(1),
+            corrupt_window_bars: 12,
+            max_volatility_mult: Some(2.5),
+            vol_short_bars: 3.0,
+            vol_long_bars: 50.0,
+            action,
+            cooldown_bars: Some(20),
+        }),
+        msc: Some(MscConfig {
+            drawdown: [Some(0.01), Some(0.03), Some(0.05)],
+            vol_mult: [Some(1.5), Some(2.0), Some(3.0)],
+            drawdown_window_bars: Some(100),
+            vol_short_bars: 4.0,
+            vol_long_bars: 60.0,
+            ..Default::default()
+        }),
+        policy: Some(PolicyConfig::default()),
+    }
 }
 
 #[test]
@@ -95,8 +147,10 @@ fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
             governor: Some(GovernorConfig { max_drawdown: Some(0.05), ..Default::default() }),
             ..Default::default()
         }),
+        Some(full_stack(StopAction::Flatten, false)),
+        Some(full_stack(StopAction::Freeze, n > 1)),
     ];
-    let mut stops = 0;
+    let (mut stops, mut transitions, mut rebalances) = (0, 0, 0);
     for ex in [ExchangeConfig::frictionless(0.001, 0.0005), ExchangeConfig::default()] {
         for risk in &risks {
             for s in &strategies {
@@ -108,10 +162,13 @@ fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
                 assert!(blocks.fills > 0, "the test must trade");
                 assert_eq!(fingerprint(&blocks), fingerprint(&bars));
                 stops += blocks.risk.stops.len();
+                transitions += blocks.risk.transitions.len();
+                rebalances += blocks.risk.rebalances;
             }
         }
     }
     assert!(stops > 0, "the drawdown stop must fire somewhere");
+    assert!(transitions > 0 && rebalances > 0, "the controller and the balancer must act somewhere");
 }
 
 #[test]
@@ -144,15 +201,15 @@ fn sma_block_decisions_equal_per_bar_decisions() {
 fn engine_state_after_each_block_equals_bar_by_bar() {
     // the marks (last clean close per symbol), equity and positions between blocks, where a
     // Python strategy or the risk stack reads them; blocks of 37 bars end anywhere in a stretch
-    for n_symbols in [1, 2] {
+    for (n_symbols, risk) in [(1, None), (2, None), (1, Some(full_stack(StopAction::Flatten, false)))] {
         let md = market(3000, n_symbols);
         let n = md.n_symbols();
         let mut s = SmaCross::new(5, 40, n, None, true).expect("sma");
         let mut rows = vec![f64::NAN; 37 * n];
         let cfg = EngineConfig::default();
         let ex = ExchangeConfig::default();
-        let mut a = Engine::new(Arc::clone(&md), ex.clone(), cfg.clone()).expect("engine");
-        let mut b = Engine::new(Arc::clone(&md), ex, cfg).expect("engine");
+        let mut a = Engine::with_risk(Arc::clone(&md), ex.clone(), cfg.clone(), risk.clone()).expect("engine");
+        let mut b = Engine::with_risk(Arc::clone(&md), ex, cfg, risk).expect("engine");
         let mut t0 = 0;
         while t0 < md.n_bars {
             let len = (md.n_bars - t0).min(37);
@@ -165,7 +222,8 @@ fn engine_state_after_each_block_equals_bar_by_bar() {
             let bits = |e: &Engine| {
                 let mut v: Vec<u64> = e.last_prices().iter().chain(e.positions()).map(|x| x.to_bits()).collect();
                 v.push(e.equity().to_bits());
-                v
+                let risk = e.risk().map(|r| (r.mode(), r.stopped(), r.raw_targets().iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
+                (v, format!("{risk:?}"))
             };
             assert_eq!(bits(&a), bits(&b), "after bars {t0}..{}", t0 + len);
             rows.copy_within((len - 1) * n..len * n, 0);

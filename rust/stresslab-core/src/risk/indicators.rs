@@ -27,18 +27,20 @@ pub fn corrupt_per_bar(md: &crate::market::MarketData) -> Vec<u32> {
         let r = s * n..(s + 1) * n;
         let (o, h, l, c) = (&md.open[r.clone()], &md.high[r.clone()], &md.low[r.clone()], &md.close[r.clone()]);
         let (v, f) = (&md.volume[r.clone()], &md.flags[r]);
-        let out = &mut out[..n];
-        for k in 0..n {
-            // `&` instead of `&&` keeps the test branch-free
-            let finite = o[k].is_finite() & h[k].is_finite() & l[k].is_finite() & c[k].is_finite();
-            let ok = finite
-                & (o[k] > 0.0)
-                & (l[k] > 0.0)
-                & (h[k] >= l[k])
-                & (v[k] >= 0.0)
-                & (v[k] < f64::INFINITY)
-                & (f[k] & CORRUPT_FLAG == 0);
-            out[k] += u32::from(!ok);
+        let bars = o.iter().zip(h).zip(l).zip(c).zip(v).zip(f);
+        for (slot, (((((&o, &h), &l), &c), &v), &f)) in out.iter_mut().zip(bars) {
+            // the tests of `is_corrupt`, each finite-and-positive one as two comparisons (NaN fails
+            // both), combined with `&` so the loop stays branch-free and vectorises
+            let ok = (o > 0.0)
+                & (o < f64::INFINITY)
+                & (l > 0.0)
+                & (h >= l)
+                & (h < f64::INFINITY)
+                & (c.abs() < f64::INFINITY)
+                & (v >= 0.0)
+                & (v < f64::INFINITY)
+                & (f & CORRUPT_FLAG == 0);
+            *slot += u32::from(!ok);
         }
     }
     out
@@ -80,7 +82,7 @@ impl RollingPeak {
         if bounded {
             cur[0] = initial_equity;
         }
-        RollingPeak {
+        let mut p = RollingPeak {
             window: w,
             cur,
             prev_suffix: vec![f64::NEG_INFINITY; n],
@@ -88,42 +90,59 @@ impl RollingPeak {
             pos: 1,
             all_time: initial_equity,
             bounded,
+        };
+        p.roll_if_full();
+        p
+    }
+
+    /// The peak [`Self::push`] would return for `equity`, without adding it (a caller that
+    /// decides whether a bar is quiet looks before it commits).
+    #[inline]
+    pub fn peek(&self, equity: f64) -> f64 {
+        if !self.bounded {
+            return if equity > self.all_time { equity } else { self.all_time };
+        }
+        let cur_max = if equity > self.cur_max { equity } else { self.cur_max };
+        // the window of w values ending here: previous block from pos + 1, this block up to pos
+        match self.prev_suffix.get(self.pos + 1) {
+            Some(p) if *p > cur_max => *p,
+            _ => cur_max,
         }
     }
 
     /// Add the next bar's equity; returns the peak over the window.
     #[inline]
     pub fn push(&mut self, _t: usize, equity: f64) -> f64 {
+        let peak = self.peek(equity);
         if !self.bounded {
-            if equity > self.all_time {
-                self.all_time = equity;
-            }
-            return self.all_time;
-        }
-        let w = self.window;
-        if self.pos == w {
-            // the block is full: keep its suffix maxima, start the next one
-            let mut m = f64::NEG_INFINITY;
-            for j in (0..w).rev() {
-                if self.cur[j] > m {
-                    m = self.cur[j];
-                }
-                self.prev_suffix[j] = m;
-            }
-            self.pos = 0;
-            self.cur_max = f64::NEG_INFINITY;
+            self.all_time = peak;
+            return peak;
         }
         self.cur[self.pos] = equity;
         if equity > self.cur_max {
             self.cur_max = equity;
         }
-        let o = self.pos;
         self.pos += 1;
-        // the window of w values ending here: previous block from o + 1, this block up to o
-        match self.prev_suffix.get(o + 1) {
-            Some(p) if *p > self.cur_max => *p,
-            _ => self.cur_max,
+        self.roll_if_full();
+        peak
+    }
+
+    /// Once the current block is full: keep its suffix maxima, start the next one (done as soon
+    /// as it fills, so that [`Self::peek`] never has to).
+    #[inline]
+    fn roll_if_full(&mut self) {
+        if !self.bounded || self.pos < self.window {
+            return;
         }
+        let mut m = f64::NEG_INFINITY;
+        for j in (0..self.window).rev() {
+            if self.cur[j] > m {
+                m = self.cur[j];
+            }
+            self.prev_suffix[j] = m;
+        }
+        self.pos = 0;
+        self.cur_max = f64::NEG_INFINITY;
     }
 }
 
@@ -140,17 +159,30 @@ impl LossWindow {
         LossWindow { buf: vec![equity; k.max(1)], pos: 0 }
     }
 
-    /// Record this bar's equity; returns whether it is more than `limit` (fraction) below the
-    /// equity k bars ago.
+    /// Whether `equity` is more than `limit` (fraction) below the equity k bars ago (what
+    /// [`Self::push_beyond`] returns, without recording it).
     #[inline]
-    pub fn push_beyond(&mut self, equity: f64, limit: f64) -> bool {
-        let old = self.buf[self.pos];
+    pub fn beyond(&self, equity: f64, limit: f64) -> bool {
+        equity < self.buf[self.pos] * (1.0 - limit)
+    }
+
+    /// Record this bar's equity.
+    #[inline]
+    pub fn push(&mut self, equity: f64) {
         self.buf[self.pos] = equity;
         self.pos += 1;
         if self.pos == self.buf.len() {
             self.pos = 0;
         }
-        equity < old * (1.0 - limit)
+    }
+
+    /// Record this bar's equity; returns whether it is more than `limit` (fraction) below the
+    /// equity k bars ago.
+    #[inline]
+    pub fn push_beyond(&mut self, equity: f64, limit: f64) -> bool {
+        let hit = self.beyond(equity, limit);
+        self.push(equity);
+        hit
     }
 
     pub fn reset(&mut self, equity: f64) {
@@ -167,6 +199,8 @@ pub struct VolRatio {
     /// One symbol's state per entry (together, so an update touches one cache line and one
     /// bounds check: it runs on every bar of every path).
     sym: Vec<VolState>,
+    /// The states before the last [`Self::update_bar`], for [`Self::undo_bar`].
+    saved: Vec<VolState>,
     warmup: u32,
 }
 
@@ -184,6 +218,7 @@ impl VolRatio {
             short_alpha: ewma_alpha(short_halflife),
             long_alpha: ewma_alpha(long_halflife),
             sym: vec![VolState { short: 0.0, long: 0.0, last: f64::NAN, seen: 0 }; n_symbols],
+            saved: vec![VolState { short: 0.0, long: 0.0, last: f64::NAN, seen: 0 }; n_symbols],
             // the long average needs about one half-life of data before the ratio means anything
             warmup: long_halflife.ceil().min(u32::MAX as f64) as u32,
         }
@@ -193,7 +228,8 @@ impl VolRatio {
     /// the last valid one).
     #[inline]
     pub fn update(&mut self, s: usize, close: f64) {
-        if !(close.is_finite() && close > 0.0) {
+        // finite and positive (one test: NaN fails both comparisons)
+        if !(close > 0.0 && close < f64::INFINITY) {
             return;
         }
         let (sa, la) = (self.short_alpha, self.long_alpha);
@@ -213,6 +249,26 @@ impl VolRatio {
             v.long += la * (r2 - v.long);
         }
         v.seen = v.seen.saturating_add(1);
+    }
+
+    /// Feed every symbol's close of bar t, keeping the previous states for [`Self::undo_bar`].
+    #[inline]
+    pub fn update_bar(&mut self, md: &crate::market::MarketData, t: usize) {
+        // an element-wise copy: a handful of symbols, where a memcpy call costs more
+        for (d, s) in self.saved.iter_mut().zip(&self.sym) {
+            *d = *s;
+        }
+        for s in 0..md.n_symbols() {
+            self.update(s, md.close[md.idx(s, t)]);
+        }
+    }
+
+    /// Take back the last [`Self::update_bar`].
+    #[cold]
+    pub fn undo_bar(&mut self) {
+        for (d, s) in self.sym.iter_mut().zip(&self.saved) {
+            *d = *s;
+        }
     }
 
     /// Whether any warmed-up symbol's short variance is at least `mult_sq` times its long one
@@ -242,9 +298,15 @@ impl WindowCount {
         WindowCount { buf: vec![0; window.max(1)], pos: 0, sum: 0 }
     }
 
+    /// The sum [`Self::push`] would return for `count`, without adding it.
+    #[inline]
+    pub fn peek(&self, count: u32) -> u32 {
+        self.sum - self.buf[self.pos] + count
+    }
+
     #[inline]
     pub fn push(&mut self, count: u32) -> u32 {
-        self.sum = self.sum - self.buf[self.pos] + count;
+        self.sum = self.peek(count);
         self.buf[self.pos] = count;
         self.pos += 1;
         if self.pos == self.buf.len() {

@@ -26,12 +26,15 @@ pub mod indicators;
 pub mod orchestrator;
 pub mod policy;
 pub mod portfolio_balancer;
+mod quiet;
+mod refusal;
 pub mod risk_guard;
 pub mod safety_governor;
 
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use policy::{MetaStrategyController, Mode, ModeLimits, MscConfig, PolicyConfig, MODES};
 pub use portfolio_balancer::{BalancerConfig, PortfolioBalancer};
+pub use quiet::QuietBook;
 pub use risk_guard::{RiskGuard, RiskGuardConfig};
 pub use safety_governor::{GovernorConfig, GovernorEvent, SafetyGovernor, StopAction, Trigger};
 
@@ -221,7 +224,7 @@ pub(crate) fn gross_other(v: &RiskView, row: &[f64], s: usize) -> f64 {
 }
 
 /// The last denial of a symbol: (bar, reason, proposed).
-type LastDenial = Option<(usize, Reason, f64)>;
+pub(crate) type LastDenial = Option<(usize, Reason, f64)>;
 
 /// Records denials and rebalances into the event log and the counters.
 ///
@@ -331,6 +334,8 @@ pub struct RiskStack {
     msc_shares_vol: bool,
     /// Corrupt (symbol, bar) pairs per bar, counted once when the governor watches them.
     corrupt_per_bar: Vec<u32>,
+    /// The last row refused in full for fixed reasons (see [`refusal`]).
+    refusal: refusal::Refusal,
 }
 
 impl RiskStack {
@@ -383,6 +388,7 @@ impl RiskStack {
             msc_vol,
             msc_shares_vol,
             corrupt_per_bar,
+            refusal: refusal::Refusal::new(n_symbols),
         })
     }
 
@@ -424,24 +430,77 @@ impl RiskStack {
         &self.rebalance_row
     }
 
-    /// The common case, checked before [`Self::filter`]: a decision that changes no target
-    /// (every entry NaN or equal to the current target once sized by the policy mode) needs no
-    /// checks. Records the strategy's targets and returns true then.
+    /// The common case, checked before [`Self::filter`]: a decision of bar t that changes no
+    /// target (every entry NaN or equal to the current target once sized by the policy mode), or
+    /// (with `repeat_ok`: no confidences) one that repeats a refusal the stack would make again
+    /// ([`refusal`]), needs no checks. Records what the filter would record and returns true then.
     #[inline]
-    pub fn unchanged(&mut self, targets: &[f64], current: &[f64], rebalance: bool) -> bool {
-        if rebalance {
-            return false;
+    pub fn unchanged(&mut self, targets: &[f64], current: &[f64], rebalance: bool, t: usize, repeat_ok: bool) -> bool {
+        if self.changes_nothing(targets, current, rebalance) {
+            self.note_raw(targets);
+            return true;
         }
+        if repeat_ok && !rebalance && self.repeats_refusal(targets, current, t, None) {
+            self.note_raw(targets);
+            self.refusal.repeat_at(t, &mut self.last_denial);
+            return true;
+        }
+        false
+    }
+
+    /// Whether a decision changes no target (see [`Self::unchanged`]), without recording it.
+    #[inline]
+    pub fn changes_nothing(&self, targets: &[f64], current: &[f64], rebalance: bool) -> bool {
         let mult = self.size_mult;
-        let same = targets.iter().zip(current).all(|(x, c)| x.is_nan() || *x * mult == *c);
-        if same {
-            for (r, x) in self.raw.iter_mut().zip(targets) {
-                if !x.is_nan() {
-                    *r = *x;
-                }
+        !rebalance && targets.iter().zip(current).all(|(x, c)| x.is_nan() || *x * mult == *c)
+    }
+
+    #[inline]
+    fn repeats_refusal(&self, row: &[f64], current: &[f64], t: usize, since: Option<usize>) -> bool {
+        self.refusal.repeats(row, current, self.mode, self.stopped(), t, since, &self.last_denial)
+    }
+
+    /// How many decision rows from bar t0 on (`n` targets each, native: no confidences) the
+    /// stack would take as unchanged one after the other, as long as nothing else happens.
+    /// Records nothing: [`Self::note_unchanged`] does once the caller has taken them.
+    pub fn unchanged_run(&self, rows: &[f64], current: &[f64], rebalance: bool, t0: usize) -> usize {
+        let n = current.len().max(1);
+        let mut since = None;
+        for (k, row) in rows.chunks_exact(n).enumerate() {
+            if self.changes_nothing(row, current, rebalance) {
+                continue;
+            }
+            if !rebalance && self.repeats_refusal(row, current, t0 + k, since) {
+                since = Some(t0 + k);
+                continue;
+            }
+            return k;
+        }
+        rows.len() / n
+    }
+
+    /// Record rows from bar t0 on that [`Self::unchanged_run`] found unchanged, as
+    /// [`Self::unchanged`] records each.
+    pub fn note_unchanged(&mut self, rows: &[f64], t0: usize) {
+        self.note_raw(rows);
+        let n = self.raw.len().max(1);
+        if let Some(k) = self.refusal.last_repeat(rows, n) {
+            self.refusal.repeat_at(t0 + k, &mut self.last_denial);
+        }
+    }
+
+    /// Record the strategy's targets of decision rows taken as unchanged (`n` per row, in bar
+    /// order): what [`Self::unchanged`] records for each, the last number per symbol.
+    fn note_raw(&mut self, rows: &[f64]) {
+        let n = self.raw.len();
+        if n == 0 {
+            return;
+        }
+        for (s, r) in self.raw.iter_mut().enumerate() {
+            if let Some(x) = rows.iter().skip(s).step_by(n).rev().find(|x| !x.is_nan()) {
+                *r = *x;
             }
         }
-        same
     }
 
     /// Filter the decision `row` of bar v.t in place (NaN = keep the current target).
@@ -456,6 +515,7 @@ impl RiskStack {
     ) {
         let limits = self.policy.as_ref().map(|p| p.limits[self.mode as usize]);
         let mult = self.size_mult;
+        self.refusal.start(row);
         let mut any = false;
         for s in 0..row.len() {
             let x = row[s];
@@ -509,6 +569,10 @@ impl RiskStack {
                     o.accepted(v.t, s);
                 }
             }
+        }
+        if confidence.is_none() && !rebalance {
+            let stopped = self.stopped();
+            self.refusal.finish(v.t, row, mult, v.targets, self.mode, stopped, &self.last_denial);
         }
     }
 

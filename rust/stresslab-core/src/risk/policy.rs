@@ -220,6 +220,11 @@ pub struct MetaStrategyController {
     vol_sq: [(f64, f64); 3],
     tracks_volatility: bool,
     mode_since: usize,
+    /// Per current mode, the loosest of the enter thresholds above it (drawdown factor: the
+    /// largest; volatility: the smallest) and of the exit thresholds from its own level up: with
+    /// a peak >= 0 (and variances >= 0), "any level reached" is that one comparison.
+    enter_any: [(f64, f64); 4],
+    hold_any: [(f64, f64); 4],
 }
 
 /// Highest level (1..=3) whose threshold is reached, 0 if none; `reached(k)` tests level k+1.
@@ -235,10 +240,20 @@ impl MetaStrategyController {
         let dd_factor =
             cfg.drawdown.map(|x| x.map_or((f64::NEG_INFINITY, f64::NEG_INFINITY), |x| (1.0 - x, 1.0 - x * h)));
         let vol_sq = cfg.vol_mult.map(|m| m.map_or((f64::INFINITY, f64::INFINITY), |m| (m * m, (m * h) * (m * h))));
+        let loosest = |from: usize, exit: bool| {
+            let pick = |x: (f64, f64)| if exit { x.1 } else { x.0 };
+            let f = dd_factor[from..].iter().map(|x| pick(*x)).fold(f64::NEG_INFINITY, f64::max);
+            let v = vol_sq[from..].iter().map(|x| pick(*x)).fold(f64::INFINITY, f64::min);
+            (f, v)
+        };
+        let enter_any = [0, 1, 2, 3].map(|cur| loosest(cur.min(3), false));
+        let hold_any = [0, 1, 2, 3].map(|cur: usize| loosest(cur.saturating_sub(1), true));
         MetaStrategyController {
             peak: RollingPeak::new(cfg.drawdown_window_bars, initial_equity),
             dd_factor,
             vol_sq,
+            enter_any,
+            hold_any,
             tracks_volatility: cfg.vol_mult.iter().any(|x| x.is_some()),
             mode_since: 0,
             cfg,
@@ -260,32 +275,73 @@ impl MetaStrategyController {
         current: Mode,
         vol: Option<&VolRatio>,
     ) -> Option<(Mode, &'static str)> {
-        let peak = self.peak.push(t, equity);
+        let change = self.decide(t, equity, current, vol);
+        self.advance(equity);
+        if change.is_some() {
+            self.mode_since = t;
+        }
+        change
+    }
+
+    /// What [`Self::after_mark`] decides for bar t, without changing any state.
+    #[inline(always)]
+    pub fn decide(&self, t: usize, equity: f64, current: Mode, vol: Option<&VolRatio>) -> Option<(Mode, &'static str)> {
+        let peak = self.peak.peek(equity);
+        let cur = current as usize;
+        // the common case in two or four comparisons: no level above the current one is reached
+        // and the current one is held (or cannot be left yet); the per-level tests of
+        // `decide_levels` give the same answer (a product with a peak >= 0 is monotone in the
+        // threshold, and so is a variance ratio test with a long variance >= 0)
+        if peak >= 0.0 {
+            let reached = |(f, v): (f64, f64)| equity <= peak * f || vol.is_some_and(|x| x.reaches(v));
+            if !reached(self.enter_any[cur])
+                && (cur == 0 || t - self.mode_since < self.cfg.min_bars_in_mode || reached(self.hold_any[cur]))
+            {
+                return None;
+            }
+        }
+        self.decide_levels(t, equity, peak, cur, vol)
+    }
+
+    /// [`Self::decide`] level by level (a mode changes, or a negative peak).
+    #[cold]
+    #[inline(never)]
+    fn decide_levels(
+        &self,
+        t: usize,
+        equity: f64,
+        peak: f64,
+        cur: usize,
+        vol: Option<&VolRatio>,
+    ) -> Option<(Mode, &'static str)> {
         let f = &self.dd_factor;
         let th = &self.vol_sq;
         // level k+1 reached by the drawdown / the volatility, entering or (exit) staying
         let dd = |k: usize, exit: bool| equity <= peak * if exit { f[k].1 } else { f[k].0 };
         let vo = |k: usize, exit: bool| vol.is_some_and(|v| v.reaches(if exit { th[k].1 } else { th[k].0 }));
-        let cur = current as usize;
-        // the common case costs a few comparisons: no level above the current one is reached ...
+        // the mode rises at once to the most severe level reached above it ...
         if (cur..3).any(|k| dd(k, false) || vo(k, false)) {
             let up_dd = level(|k| dd(k, false));
             let up_v = level(|k| vo(k, false));
             let up = up_dd.max(up_v);
-            self.mode_since = t;
             let why = if up_dd >= up_v { "drawdown" } else { "volatility" };
             return Some((Mode::from_level(up), why));
         }
-        // ... and the current level is still held (within its hysteresis band)
+        // ... and falls once no level from its own up is held (within its hysteresis band)
         if cur > 0
             && !(cur - 1..3).any(|k| dd(k, true) || vo(k, true))
             && t - self.mode_since >= self.cfg.min_bars_in_mode
         {
             let stay = level(|k| dd(k, true)).max(level(|k| vo(k, true)));
-            self.mode_since = t;
             return Some((Mode::from_level(stay), "recovered"));
         }
         None
+    }
+
+    /// Put bar t's equity into the drawdown peak.
+    #[inline]
+    pub fn advance(&mut self, equity: f64) {
+        self.peak.push(0, equity);
     }
 
     /// An external mode change (a user's controller) restarts the dwell time.

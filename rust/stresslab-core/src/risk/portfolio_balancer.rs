@@ -208,11 +208,17 @@ impl PortfolioBalancer {
             net += x;
             big = big.max(x.abs());
         }
+        self.may_breach_at(gross, net, big, v.equity)
+    }
+
+    /// [`Self::may_breach`] from the held book's gross and net value and its largest |value|.
+    #[inline]
+    pub fn may_breach_at(&self, gross: f64, net: f64, big: f64, equity: f64) -> bool {
         if gross == 0.0 {
             return false;
         }
         let cfg = &self.cfg;
-        let e = v.equity;
+        let e = equity;
         let tol = cfg.rebalance_tolerance;
         // the exact test in weights is x / e > limit + tol * max(|limit|, 0.001); a hair looser here
         let over_n = |x: f64, limit: f64| x > e * (limit + tol * limit.abs().max(1e-3)) * (1.0 - 1e-9);
@@ -221,6 +227,11 @@ impl PortfolioBalancer {
             || cfg.min_net.is_some_and(|m| over_n(-net, -m))
             || cfg.max_gross.is_some_and(|m| over_n(gross, m))
             || cfg.max_concentration.is_some_and(|m| over_n(gross, m))
+    }
+
+    /// Whether the balancer reads per-bar market state (the correlation estimate).
+    pub fn tracks_correlation(&self) -> bool {
+        self.corr.is_some()
     }
 
     /// After the mark: rebalancing targets if the held weights breach a limit by more than the

@@ -198,44 +198,82 @@ impl SafetyGovernor {
         corrupt_now: u32,
         vol: Option<&VolRatio>,
     ) -> GovernorEvent {
+        let ev = self.decide(t, equity, failure_streak, corrupt_now, vol);
+        self.advance(equity, failure_streak, corrupt_now);
+        match ev {
+            GovernorEvent::Stop(_) => self.stop(t),
+            GovernorEvent::Rearm => self.rearm(equity, failure_streak),
+            GovernorEvent::Nothing => {}
+        }
+        ev
+    }
+
+    /// What [`Self::after_mark`] decides for bar t, without changing any state: the references
+    /// are read as they will be once bar t is in them.
+    #[inline(always)]
+    pub fn decide(
+        &self,
+        t: usize,
+        equity: f64,
+        failure_streak: u32,
+        corrupt_now: u32,
+        vol: Option<&VolRatio>,
+    ) -> GovernorEvent {
+        if let Some(until) = self.stopped_until {
+            return if until.is_some_and(|u| t >= u) { GovernorEvent::Rearm } else { GovernorEvent::Nothing };
+        }
+        match self.trigger(equity, failure_streak, corrupt_now, vol) {
+            Some(tr) => GovernorEvent::Stop(tr),
+            None => GovernorEvent::Nothing,
+        }
+    }
+
+    /// The first armed trigger that fires on bar t, in the documented order.
+    #[inline(always)]
+    fn trigger(&self, equity: f64, failure_streak: u32, corrupt_now: u32, vol: Option<&VolRatio>) -> Option<Trigger> {
+        let cfg = &self.cfg;
+        // a fill ended the old streak when the count fell below its base
+        let streak_base = if failure_streak < self.streak_base { 0 } else { self.streak_base };
+        let peak = if equity > self.peak { equity } else { self.peak };
+        if cfg.max_drawdown.is_some_and(|l| equity < peak * (1.0 - l)) {
+            return Some(Trigger::Drawdown);
+        }
+        if let (Some(w), Some(l)) = (self.loss.as_ref(), cfg.loss_velocity) {
+            if w.beyond(equity, l) {
+                return Some(Trigger::LossVelocity);
+            }
+        }
+        if cfg.max_failure_streak.is_some_and(|m| failure_streak - streak_base >= m) {
+            return Some(Trigger::FailureStreak);
+        }
+        if let (Some(w), Some(m)) = (self.corrupt.as_ref(), cfg.max_corrupt_bars) {
+            if w.peek(corrupt_now) > m {
+                return Some(Trigger::DataQuality);
+            }
+        }
+        if let (Some(v), Some(m)) = (vol, self.vol_mult_sq) {
+            if v.exceeds(m) {
+                return Some(Trigger::Volatility);
+            }
+        }
+        None
+    }
+
+    /// Put bar t into the references (peak, loss window, corrupt-bar window, streak base): what
+    /// every bar does, stopped or not, before a stop or a re-arm acts.
+    #[inline]
+    pub fn advance(&mut self, equity: f64, failure_streak: u32, corrupt_now: u32) {
         if failure_streak < self.streak_base {
             self.streak_base = 0; // a fill ended the old streak
         }
         if equity > self.peak {
             self.peak = equity;
         }
-        let cfg = &self.cfg;
-        let loss_hit = match (self.loss.as_mut(), cfg.loss_velocity) {
-            (Some(w), Some(l)) => w.push_beyond(equity, l),
-            _ => false,
-        };
-        let corrupt = self.corrupt.as_mut().map_or(0, |w| w.push(corrupt_now));
-        if let Some(until) = self.stopped_until {
-            if until.is_some_and(|u| t >= u) {
-                self.rearm(equity, failure_streak);
-                return GovernorEvent::Rearm;
-            }
-            return GovernorEvent::Nothing;
+        if let Some(w) = self.loss.as_mut() {
+            w.push(equity);
         }
-        let trigger = if cfg.max_drawdown.is_some_and(|l| equity < self.peak * (1.0 - l)) {
-            Some(Trigger::Drawdown)
-        } else if loss_hit {
-            Some(Trigger::LossVelocity)
-        } else if cfg.max_failure_streak.is_some_and(|m| failure_streak - self.streak_base >= m) {
-            Some(Trigger::FailureStreak)
-        } else if cfg.max_corrupt_bars.is_some_and(|m| corrupt > m) {
-            Some(Trigger::DataQuality)
-        } else if matches!((vol, self.vol_mult_sq), (Some(v), Some(m)) if v.exceeds(m)) {
-            Some(Trigger::Volatility)
-        } else {
-            None
-        };
-        match trigger {
-            Some(tr) => {
-                self.stop(t);
-                GovernorEvent::Stop(tr)
-            }
-            None => GovernorEvent::Nothing,
+        if let Some(w) = self.corrupt.as_mut() {
+            w.push(corrupt_now);
         }
     }
 
