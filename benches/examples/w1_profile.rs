@@ -43,9 +43,18 @@ fn main() {
         } else {
             None
         };
-        let out =
-            run_native_with_risk(Arc::new(md), &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg, risk, false)
-                .expect("run");
+        // `--repeat N`: run the engine N times on the same bars (for a sampling profiler)
+        let repeat: usize =
+            args.iter().position(|a| a == "--repeat").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1);
+        let md = Arc::new(md);
+        for _ in 1..repeat {
+            let mut s2 = SmaCross::new(24, 96, 1, Some(1.0), false).expect("sma");
+            let ex = ExchangeConfig::frictionless(0.001, 0.0005);
+            let o = run_native_with_risk(Arc::clone(&md), &mut s2, ex, cfg.clone(), risk.clone(), false).expect("run");
+            total += o.metrics.final_equity * 0.0;
+        }
+        let out = run_native_with_risk(md, &mut s, ExchangeConfig::frictionless(0.001, 0.0005), cfg, risk, false)
+            .expect("run");
         total += out.metrics.final_equity;
         eprintln!(
             "path {path}: fills {} stops {} transitions {} denials {}",

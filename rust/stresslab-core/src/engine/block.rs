@@ -81,11 +81,13 @@ impl Engine {
             };
             let limit = if j < e { j + 1 } else { e };
             let len = limit - u;
-            self.book_rows(u, limit, &mut eq[..len], &mut gross[..len], with_book.then_some((
-                &mut book_gross[..len],
-                &mut book_net[..len],
-                &mut book_big[..len],
-            )));
+            self.book_rows(
+                u,
+                limit,
+                &mut eq[..len],
+                &mut gross[..len],
+                with_book.then_some((&mut book_gross[..len], &mut book_net[..len], &mut book_big[..len])),
+            );
             let taken = match self.risk.as_mut() {
                 Some(r) => {
                     let book = QuietBook {
@@ -144,40 +146,69 @@ impl Engine {
         t1: usize,
         eq: &mut [f64],
         gross: &mut [f64],
-        mut book: Option<(&mut [f64], &mut [f64], &mut [f64])>,
+        book: Option<(&mut [f64], &mut [f64], &mut [f64])>,
     ) {
         let md = &*self.md;
-        eq.fill(self.account.cash);
-        gross.fill(0.0);
-        if let Some((bg, net, big)) = book.as_mut() {
-            bg.fill(0.0);
-            net.fill(0.0);
-            big.fill(0.0);
-        }
-        for s in 0..md.n_symbols() {
-            let q = self.account.qty[s];
-            if q == 0.0 && book.is_none() {
-                continue;
-            }
-            let base = s * md.n_bars;
-            let (close, flags) = (&md.close[base + t0..base + t1], &md.flags[base + t0..base + t1]);
-            let mut lp = self.last_price[s];
-            let held = q != 0.0;
-            for k in 0..close.len() {
-                let c = close[k];
-                lp = if clean(c, flags[k]) { c } else { lp };
-                let x = q * lp;
-                if held {
-                    eq[k] += x;
-                    gross[k] += x.abs();
-                }
-                if let Some((bg, net, big)) = book.as_mut() {
-                    bg[k] += x.abs();
-                    net[k] += x;
-                    big[k] = big[k].max(x.abs());
+        let cash = self.account.cash;
+        // the first symbol that counts writes the rows, the others add to them (the same sums in
+        // the same order as starting from cash and zero)
+        let mut eq_started = false;
+        match book {
+            None => {
+                for s in 0..md.n_symbols() {
+                    let q = self.account.qty[s];
+                    if q == 0.0 {
+                        continue;
+                    }
+                    let (close, flags) = self.columns(s, t0, t1);
+                    let mut lp = self.last_price[s];
+                    for k in 0..eq.len().min(close.len()) {
+                        lp = if clean(close[k], flags[k]) { close[k] } else { lp };
+                        let x = q * lp;
+                        (eq[k], gross[k]) =
+                            if eq_started { (eq[k] + x, gross[k] + x.abs()) } else { (cash + x, 0.0 + x.abs()) };
+                    }
+                    eq_started = true;
                 }
             }
+            Some((bg, net, big)) => {
+                let len = eq.len().min(bg.len()).min(net.len()).min(big.len());
+                for s in 0..md.n_symbols() {
+                    let q = self.account.qty[s];
+                    let held = q != 0.0;
+                    let (close, flags) = self.columns(s, t0, t1);
+                    let mut lp = self.last_price[s];
+                    let first = s == 0;
+                    for k in 0..len.min(close.len()) {
+                        lp = if clean(close[k], flags[k]) { close[k] } else { lp };
+                        let x = q * lp;
+                        if held {
+                            (eq[k], gross[k]) =
+                                if eq_started { (eq[k] + x, gross[k] + x.abs()) } else { (cash + x, 0.0 + x.abs()) };
+                        }
+                        // every symbol, held or not, as the balancer's own check sums them
+                        (bg[k], net[k], big[k]) = if first {
+                            (0.0 + x.abs(), 0.0 + x, 0.0f64.max(x.abs()))
+                        } else {
+                            (bg[k] + x.abs(), net[k] + x, big[k].max(x.abs()))
+                        };
+                    }
+                    eq_started |= held;
+                }
+            }
         }
+        if !eq_started {
+            eq.fill(cash);
+            gross.fill(0.0);
+        }
+    }
+
+    /// Symbol s's closes and flags over bars t0..t1.
+    #[inline]
+    fn columns(&self, s: usize, t0: usize, t1: usize) -> (&[f64], &[u32]) {
+        let md = &*self.md;
+        let base = s * md.n_bars;
+        (&md.close[base + t0..base + t1], &md.flags[base + t0..base + t1])
     }
 
     /// Nothing to execute at the next open and no per-bar work besides marking.

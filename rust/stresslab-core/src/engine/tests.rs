@@ -149,6 +149,18 @@ fn check_block_path(md: Arc<MarketData>, keep_equity_curve: bool) {
         }),
         Some(full_stack(StopAction::Flatten, false)),
         Some(full_stack(StopAction::Freeze, n > 1)),
+        // the governor's other triggers alone (nothing else to stop a span first)
+        Some(RiskConfig {
+            governor: Some(GovernorConfig {
+                loss_velocity: Some(0.02),
+                loss_velocity_bars: 6,
+                max_volatility_mult: Some(2.0),
+                max_corrupt_bars: Some(1),
+                corrupt_window_bars: 48,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
     ];
     let (mut stops, mut transitions, mut rebalances) = (0, 0, 0);
     for ex in [ExchangeConfig::frictionless(0.001, 0.0005), ExchangeConfig::default()] {
@@ -222,7 +234,9 @@ fn engine_state_after_each_block_equals_bar_by_bar() {
             let bits = |e: &Engine| {
                 let mut v: Vec<u64> = e.last_prices().iter().chain(e.positions()).map(|x| x.to_bits()).collect();
                 v.push(e.equity().to_bits());
-                let risk = e.risk().map(|r| (r.mode(), r.stopped(), r.raw_targets().iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
+                let risk = e
+                    .risk()
+                    .map(|r| (r.mode(), r.stopped(), r.raw_targets().iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
                 (v, format!("{risk:?}"))
             };
             assert_eq!(bits(&a), bits(&b), "after bars {t0}..{}", t0 + len);

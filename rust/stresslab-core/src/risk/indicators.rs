@@ -27,20 +27,21 @@ pub fn corrupt_per_bar(md: &crate::market::MarketData) -> Vec<u32> {
         let r = s * n..(s + 1) * n;
         let (o, h, l, c) = (&md.open[r.clone()], &md.high[r.clone()], &md.low[r.clone()], &md.close[r.clone()]);
         let (v, f) = (&md.volume[r.clone()], &md.flags[r]);
-        let bars = o.iter().zip(h).zip(l).zip(c).zip(v).zip(f);
-        for (slot, (((((&o, &h), &l), &c), &v), &f)) in out.iter_mut().zip(bars) {
+        let out = &mut out[..n];
+        let (o, h, l, c, v, f) = (&o[..n], &h[..n], &l[..n], &c[..n], &v[..n], &f[..n]);
+        for k in 0..n {
             // the tests of `is_corrupt`, each finite-and-positive one as two comparisons (NaN fails
-            // both), combined with `&` so the loop stays branch-free and vectorises
-            let ok = (o > 0.0)
-                & (o < f64::INFINITY)
-                & (l > 0.0)
-                & (h >= l)
-                & (h < f64::INFINITY)
-                & (c.abs() < f64::INFINITY)
-                & (v >= 0.0)
-                & (v < f64::INFINITY)
-                & (f & CORRUPT_FLAG == 0);
-            *slot += u32::from(!ok);
+            // both), combined with `&`: no branches
+            let ok = (o[k] > 0.0)
+                & (o[k] < f64::INFINITY)
+                & (l[k] > 0.0)
+                & (h[k] >= l[k])
+                & (h[k] < f64::INFINITY)
+                & (c[k].abs() < f64::INFINITY)
+                & (v[k] >= 0.0)
+                & (v[k] < f64::INFINITY)
+                & (f[k] & CORRUPT_FLAG == 0);
+            out[k] += u32::from(!ok);
         }
     }
     out
@@ -107,6 +108,41 @@ impl RollingPeak {
         match self.prev_suffix.get(self.pos + 1) {
             Some(p) if *p > cur_max => *p,
             _ => cur_max,
+        }
+    }
+
+    /// A value no peak of the next pushes can exceed, besides the values they push: the largest
+    /// value they can still see (the current block's, and the previous block's suffix from the
+    /// next position on, which only shrinks as the window moves).
+    #[inline]
+    pub fn upper_bound(&self) -> f64 {
+        if !self.bounded {
+            return self.all_time;
+        }
+        let prev = self.prev_suffix.get(self.pos + 1).copied().unwrap_or(f64::NEG_INFINITY);
+        if prev > self.cur_max {
+            prev
+        } else {
+            self.cur_max
+        }
+    }
+
+    /// A value every peak of the next `n` pushes is at least, whatever they push: the values that
+    /// stay in the window throughout (the current block's, while it rolls over at most once; the
+    /// previous block's suffix that the last of the pushes still sees). NEG_INFINITY if none.
+    pub fn lower_bound(&self, n: usize) -> f64 {
+        if !self.bounded {
+            return self.all_time;
+        }
+        if self.pos + n > self.window {
+            return f64::NEG_INFINITY;
+        }
+        // the current block's value j is dropped (window - pos + j) pushes from now
+        let prev = self.prev_suffix.get(self.pos + n).copied().unwrap_or(f64::NEG_INFINITY);
+        if prev > self.cur_max {
+            prev
+        } else {
+            self.cur_max
         }
     }
 
@@ -188,6 +224,20 @@ impl LossWindow {
     pub fn reset(&mut self, equity: f64) {
         self.buf.iter_mut().for_each(|x| *x = equity);
     }
+
+    /// The largest equity held (NaN if any held value is NaN).
+    pub fn max(&self) -> f64 {
+        let (mut m, mut nan) = (f64::NEG_INFINITY, false);
+        for &x in &self.buf {
+            m = if x > m { x } else { m };
+            nan |= x.is_nan();
+        }
+        if nan {
+            f64::NAN
+        } else {
+            m
+        }
+    }
 }
 
 /// Per-symbol short and long EWMA of squared simple close-to-close returns; the ratio
@@ -212,6 +262,33 @@ struct VolState {
     seen: u32,
 }
 
+impl VolState {
+    /// One close: the squared simple return from the last valid close into both averages.
+    /// Invalid closes are skipped (the next valid one is compared with the last valid one).
+    #[inline(always)]
+    fn step(&mut self, close: f64, short_alpha: f64, long_alpha: f64) {
+        // finite and positive (one test: NaN fails both comparisons)
+        if !(close > 0.0 && close < f64::INFINITY) {
+            return;
+        }
+        let last = self.last;
+        self.last = close;
+        if !last.is_finite() {
+            return;
+        }
+        let r = close / last - 1.0;
+        let r2 = r * r;
+        if self.seen == 0 {
+            self.short = r2;
+            self.long = r2;
+        } else {
+            self.short += short_alpha * (r2 - self.short);
+            self.long += long_alpha * (r2 - self.long);
+        }
+        self.seen = self.seen.saturating_add(1);
+    }
+}
+
 impl VolRatio {
     pub fn new(n_symbols: usize, short_halflife: f64, long_halflife: f64) -> Self {
         VolRatio {
@@ -228,27 +305,10 @@ impl VolRatio {
     /// the last valid one).
     #[inline]
     pub fn update(&mut self, s: usize, close: f64) {
-        // finite and positive (one test: NaN fails both comparisons)
-        if !(close > 0.0 && close < f64::INFINITY) {
-            return;
-        }
         let (sa, la) = (self.short_alpha, self.long_alpha);
-        let Some(v) = self.sym.get_mut(s) else { return };
-        let last = v.last;
-        v.last = close;
-        if !last.is_finite() {
-            return;
+        if let Some(v) = self.sym.get_mut(s) {
+            v.step(close, sa, la);
         }
-        let r = close / last - 1.0;
-        let r2 = r * r;
-        if v.seen == 0 {
-            v.short = r2;
-            v.long = r2;
-        } else {
-            v.short += sa * (r2 - v.short);
-            v.long += la * (r2 - v.long);
-        }
-        v.seen = v.seen.saturating_add(1);
     }
 
     /// Feed every symbol's close of bar t, keeping the previous states for [`Self::undo_bar`].
@@ -261,6 +321,52 @@ impl VolRatio {
         for s in 0..md.n_symbols() {
             self.update(s, md.close[md.idx(s, t)]);
         }
+    }
+
+    /// Feed bars t_a..t_b (kept for [`Self::undo_bar`], which takes the whole range back); returns
+    /// false when on any of them a warmed-up symbol's short variance is above `above` or at least
+    /// `at_least` times its long one (INFINITY: no such test), or, with `hold`, no warmed-up
+    /// symbol's is at least `hold` times its long one. `held` is scratch (one entry per bar).
+    #[allow(clippy::too_many_arguments)]
+    pub fn quiet_range(
+        &mut self,
+        md: &crate::market::MarketData,
+        t_a: usize,
+        t_b: usize,
+        above: f64,
+        at_least: f64,
+        hold: Option<f64>,
+        held: &mut [bool],
+    ) -> bool {
+        let Some(held) = held.get_mut(..t_b - t_a) else {
+            return false; // scratch too short: the caller goes bar by bar
+        };
+        for (d, s) in self.saved.iter_mut().zip(&self.sym) {
+            *d = *s;
+        }
+        held.fill(false);
+        let h = hold.unwrap_or(f64::INFINITY);
+        let (sa, la, warmup) = (self.short_alpha, self.long_alpha, self.warmup);
+        let mut fires = false;
+        for s in 0..md.n_symbols().min(self.sym.len()) {
+            let base = md.idx(s, 0);
+            // the symbol's state in registers over the range (`&`/`|`: no branches per bar)
+            let mut v = self.sym[s];
+            for (x, &c) in held.iter_mut().zip(&md.close[base + t_a..base + t_b]) {
+                v.step(c, sa, la);
+                let warm = v.seen >= warmup;
+                fires |= warm & ((v.short > above * v.long) | (v.short >= at_least * v.long));
+                *x |= warm & (v.short >= h * v.long);
+            }
+            self.sym[s] = v;
+        }
+        if hold.is_some() {
+            fires |= held.iter().any(|x| !x);
+        }
+        if fires {
+            self.undo_bar();
+        }
+        !fires
     }
 
     /// Take back the last [`Self::update_bar`].
@@ -318,6 +424,11 @@ impl WindowCount {
     pub fn reset(&mut self) {
         self.buf.iter_mut().for_each(|x| *x = 0);
         self.sum = 0;
+    }
+
+    /// The current sum.
+    pub fn sum(&self) -> u32 {
+        self.sum
     }
 }
 
@@ -416,6 +527,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn corrupt_per_bar_agrees_with_is_corrupt() {
+        // every special value in every column, one symbol per column under test
+        let specials =
+            [1.0, 2.0, 0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, 1e300];
+        let n = specials.len() * specials.len();
+        let (mut o, mut h, mut l, mut c, mut v, mut f) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for col in 0..5 {
+            for (i, &a) in specials.iter().enumerate() {
+                for (j, &b) in specials.iter().enumerate() {
+                    // column `col` takes a, high/low pairs take (a, b), flags every 7th bar
+                    let mut bar = [1.5, 2.0, 1.0, 1.5, 10.0];
+                    bar[col] = a;
+                    if col == 1 {
+                        bar[2] = b;
+                    }
+                    o.push(bar[0]);
+                    h.push(bar[1]);
+                    l.push(bar[2]);
+                    c.push(bar[3]);
+                    v.push(bar[4]);
+                    f.push(if (i + j) % 7 == 0 { CORRUPT_FLAG } else { 0 });
+                }
+            }
+        }
+        let symbols = (0..5).map(|s| format!("S{s}")).collect();
+        let ts = (0..n as i64).collect();
+        let md = crate::market::MarketData::new(symbols, ts, o, h, l, c, v, None, Some(f));
+        let md = match md {
+            Ok(md) => md,
+            Err(e) => panic!("market: {e}"),
+        };
+        let counts = corrupt_per_bar(&md);
+        for (t, &got) in counts.iter().enumerate() {
+            let want = (0..5).filter(|&s| is_corrupt(&md.bar(s, t))).count() as u32;
+            assert_eq!(got, want, "bar {t}");
+        }
+    }
+
+    #[test]
     fn loss_window_compares_with_k_bars_ago() {
         let mut w = LossWindow::new(3, 100.0);
         assert!(!w.push_beyond(95.0, 0.1)); // vs 100
@@ -448,6 +598,32 @@ mod tests {
                 let end = t + 1; // index of v in the stream (initial first)
                 let want = stream[(end + 1).saturating_sub(w)..=end].iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 assert_eq!(p.push(t, *v), want, "w={w} t={t}");
+            }
+        }
+    }
+
+    #[test]
+    fn rolling_peak_peek_and_bounds_hold_for_the_next_pushes() {
+        // peek = what push returns; upper_bound >= every peak of the next pushes but their own
+        // values; lower_bound(n) <= every peak of the next n pushes, whatever is pushed
+        let mut rng = crate::rng::Stream::from_u64(21);
+        for w in [1usize, 3, 8, 30] {
+            let mut p = RollingPeak::new(Some(w), 1.0);
+            for t in 0..400 {
+                let n = 1 + t % 11;
+                let (up, low) = (p.upper_bound(), p.lower_bound(n));
+                let mut q = p.clone();
+                let mut pushed = f64::NEG_INFINITY;
+                for k in 0..n {
+                    let v = if k % 3 == 0 { -5.0 } else { rng.normal() };
+                    pushed = pushed.max(v);
+                    let peak = q.push(t + k, v);
+                    assert!(peak <= up.max(pushed), "w={w} t={t} k={k}: {peak} > {up}");
+                    assert!(peak >= low, "w={w} t={t} k={k}: {peak} < {low}");
+                }
+                let v = rng.normal();
+                let seen = p.peek(v);
+                assert_eq!(p.push(t, v), seen);
             }
         }
     }

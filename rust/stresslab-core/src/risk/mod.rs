@@ -457,7 +457,7 @@ impl RiskStack {
 
     #[inline]
     fn repeats_refusal(&self, row: &[f64], current: &[f64], t: usize, since: Option<usize>) -> bool {
-        self.refusal.repeats(row, current, self.mode, self.stopped(), t, since, &self.last_denial)
+        self.refusal.repeats(row, current, (self.mode, self.stopped()), t, since, &self.last_denial)
     }
 
     /// How many decision rows from bar t0 on (`n` targets each, native: no confidences) the

@@ -208,6 +208,15 @@ impl MscConfig {
     }
 }
 
+/// What the controller needs of the volatility trackers over a span ([`MetaStrategyController::quiet_span`]):
+/// every warmed-up symbol's variance ratio below `below` on every bar (no level entered), and
+/// with `hold`, some warmed-up symbol's ratio at least `hold` on every bar (the mode is held).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpanVolatility {
+    pub below: f64,
+    pub hold: Option<f64>,
+}
+
 /// The controller's running state.
 #[derive(Clone, Debug)]
 pub struct MetaStrategyController {
@@ -336,6 +345,37 @@ impl MetaStrategyController {
             return Some((Mode::from_level(stay), "recovered"));
         }
         None
+    }
+
+    /// Whether no bar t_b - n..t_b (equity in [lo, hi], positive and finite) can change the mode,
+    /// as far as the drawdown tells: None when the bounds cannot clear the span; otherwise what
+    /// the volatility trackers must confirm on every bar of it, [`SpanVolatility`]. No level above
+    /// the current one is entered when the lowest equity is above the highest peak times the
+    /// loosest enter factor; the current mode is not left while its dwell time runs, or when the
+    /// highest equity is within the loosest hold band of the lowest peak the window keeps, or
+    /// (left to the trackers) when the volatility stays within the hold band on every bar.
+    pub fn quiet_span(&self, mode: Mode, lo: f64, hi: f64, t_b: usize, n: usize) -> Option<SpanVolatility> {
+        let cur = mode as usize;
+        // every bar's window peak is at most this (and positive: it includes the bar's equity)
+        let p = self.peak.upper_bound();
+        let p = if hi > p { hi } else { p };
+        let (f, v) = self.enter_any[cur];
+        if !(lo > p * f) {
+            return None;
+        }
+        let below = if self.tracks_volatility { v } else { f64::INFINITY };
+        let mut hold = None;
+        if cur > 0 && t_b - 1 - self.mode_since >= self.cfg.min_bars_in_mode {
+            let low_peak = self.peak.lower_bound(n);
+            let (hf, hv) = self.hold_any[cur];
+            if !(low_peak > 0.0 && hi <= low_peak * hf) {
+                if !self.tracks_volatility {
+                    return None;
+                }
+                hold = Some(hv);
+            }
+        }
+        Some(SpanVolatility { below, hold })
     }
 
     /// Put bar t's equity into the drawdown peak.

@@ -103,7 +103,7 @@ impl Refusal {
         self.valid = true;
     }
 
-    /// Whether `row` on bar t repeats the remembered refusal: same row, same mode, stop state and
+    /// Whether `row` on bar t repeats the remembered refusal: same row, same (mode, stop state) and
     /// targets, and each of its denials still a repeat (the symbol's last denial, the same one, on
     /// bar t - 1 or t; `since` stands in for that bar when the caller looks ahead over rows).
     #[inline]
@@ -111,8 +111,7 @@ impl Refusal {
         &self,
         row: &[f64],
         targets: &[f64],
-        mode: Mode,
-        stopped: bool,
+        (mode, stopped): (Mode, bool),
         t: usize,
         since: Option<usize>,
         last: &[LastDenial],

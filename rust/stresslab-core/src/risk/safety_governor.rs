@@ -259,6 +259,67 @@ impl SafetyGovernor {
         None
     }
 
+    /// Whether no bar t < t_b of a span can stop or re-arm, from bounds over the span: equity in
+    /// [lo, hi] (positive, finite), the rejection count fixed, `corrupt` the span's corrupt pairs
+    /// per bar (the volatility trigger is the trackers' test, [`Self::volatility_limit`]).
+    pub fn quiet_span(&self, t_b: usize, lo: f64, hi: f64, failure_streak: u32, corrupt: &[u32]) -> bool {
+        if let Some(until) = self.stopped_until {
+            // stopped: nothing fires, it re-arms on the first bar t >= until
+            return until.is_none_or(|u| u >= t_b);
+        }
+        let cfg = &self.cfg;
+        let streak_base = if failure_streak < self.streak_base { 0 } else { self.streak_base };
+        if cfg.max_failure_streak.is_some_and(|m| failure_streak - streak_base >= m) {
+            return false;
+        }
+        // every bar's peak is at most this; its drawdown test compares the bar's equity (>= lo)
+        let peak = if hi > self.peak { hi } else { self.peak };
+        if cfg.max_drawdown.is_some_and(|l| !(lo >= peak * (1.0 - l))) {
+            return false;
+        }
+        if let (Some(w), Some(l)) = (self.loss.as_ref(), cfg.loss_velocity) {
+            let old = w.max();
+            let old = if hi > old { hi } else { old };
+            if !(lo >= old * (1.0 - l)) {
+                return false;
+            }
+        }
+        if let (Some(w), Some(m)) = (self.corrupt.as_ref(), cfg.max_corrupt_bars) {
+            // with no corrupt bar in the span the windowed count only falls
+            if w.sum() > m || corrupt.iter().any(|&c| c > 0) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The volatility trigger's limit on the short/long variance ratio, if armed.
+    pub fn volatility_limit(&self) -> Option<f64> {
+        self.vol_mult_sq.filter(|_| self.stopped_until.is_none())
+    }
+
+    /// [`Self::advance`] for every bar of a span (`corrupt` per bar, or empty when not watched).
+    pub fn advance_span(&mut self, equity: &[f64], failure_streak: u32, corrupt: &[u32]) {
+        if failure_streak < self.streak_base {
+            self.streak_base = 0;
+        }
+        for &e in equity {
+            if e > self.peak {
+                self.peak = e;
+            }
+        }
+        if let Some(w) = self.loss.as_mut() {
+            for &e in equity {
+                w.push(e);
+            }
+        }
+        if let Some(w) = self.corrupt.as_mut() {
+            for k in 0..equity.len() {
+                w.push(corrupt.get(k).copied().unwrap_or(0));
+            }
+        }
+    }
+
     /// Put bar t into the references (peak, loss window, corrupt-bar window, streak base): what
     /// every bar does, stopped or not, before a stop or a re-arm acts.
     #[inline]
