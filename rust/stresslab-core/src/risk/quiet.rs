@@ -10,6 +10,13 @@
 //! `after_mark` itself, so the rare branches (stops, re-arms, mode changes, rebalancing) keep one
 //! implementation and the state is always exactly what bar-by-bar calls give.
 //!
+//! Before going bar by bar, a span of bars is tried whole: one-sided bounds over the span (its
+//! lowest equity against the highest drawdown peak or loss reference it can meet, its highest
+//! equity against the lowest peak the controller's window keeps, the volatility trackers run
+//! over the span) can prove that no bar of it acts; then each component takes the span in one
+//! go. A bound that cannot tell sends the span bar by bar, so a loose bound costs time, never a
+//! different result. `engine/tests.rs` checks all of it against bar-by-bar runs.
+//!
 //! [`SafetyGovernor::decide`]: super::SafetyGovernor::decide
 //! [`MetaStrategyController::decide`]: super::MetaStrategyController::decide
 //! [`PortfolioBalancer::may_breach_at`]: super::PortfolioBalancer::may_breach_at
