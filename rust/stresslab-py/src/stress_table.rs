@@ -4,7 +4,9 @@
 //!
 //! Columns the transforms do not own (path, timestamp, symbol, anything else) are passed through
 //! as the same Arrow arrays (no copy) unless data corruption moved rows, in which case they are
-//! copied range by range in the same row order.
+//! copied range by range in the same row order. Path and symbol stay the same arrays even then
+//! when every series keeps its row count (as many duplicates as gaps): they are constant over a
+//! series, so moving rows inside a series leaves them as they were.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -199,6 +201,9 @@ impl Table {
     /// when rows moved.
     pub fn output(&self, cols: Columns, rows: Option<&[(usize, usize)]>, add_spread: bool) -> Result<RecordBatch> {
         let schema = self.batch.schema();
+        // path and symbol are constant over each segment (the runs were cut where they change):
+        // when every output row stays in its input row's segment they are their own output
+        let same_segments = rows.is_none_or(|r| self.layout.rows_keep_segments(r));
         let copied: Vec<&str> = VALUE_COLUMNS
             .iter()
             .zip([&cols.open, &cols.high, &cols.low, &cols.close, &cols.volume, &cols.spread])
@@ -212,11 +217,12 @@ impl Table {
             .filter(|(_, f)| !copied.contains(&f.name().as_str()) && f.name() != FLAGS)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|(i, _)| {
+            .map(|(i, f)| {
                 let col = self.batch.column(i);
+                let segment_constant = matches!(f.name().as_str(), "path" | "symbol");
                 let out = match rows {
-                    None => Ok(col.clone()),
-                    Some(r) => gather_ranges(col, r),
+                    Some(r) if !(segment_constant && same_segments) => gather_ranges(col, r),
+                    _ => Ok(col.clone()),
                 };
                 (i, out)
             })
@@ -384,26 +390,19 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
     }
     if n > 1 {
         let changed = |i: usize| path.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1);
-        match &sym {
-            Strings::View(a) => {
-                // Runs are long: compare blocks of rows with their predecessors as whole slices
-                // (memcmp) and look at single rows only in blocks where something changes.
-                let views: &[u128] = a.views();
-                const BLOCK: usize = 64;
-                let moved = |i: usize| views[i] != views[i - 1] || path.is_some_and(|p| p[i] != p[i - 1]);
-                let mut lo = 1;
-                while lo < n {
-                    let hi = (lo + BLOCK).min(n);
-                    let same =
-                        views[lo..hi] == views[lo - 1..hi - 1] && path.is_none_or(|p| p[lo..hi] == p[lo - 1..hi - 1]);
-                    if !same {
-                        starts.extend((lo..hi).filter(|&i| moved(i) && changed(i)));
-                    }
-                    lo = hi;
+        // rows 1..n in chunks scanned in parallel (every row is read), starts kept in row order
+        const CHUNK: usize = 1 << 16;
+        let chunks: Vec<Vec<usize>> = (0..(n - 1).div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let rows = 1 + c * CHUNK..(1 + (c + 1) * CHUNK).min(n);
+                match &sym {
+                    Strings::View(a) => view_changes(a.views(), path, rows, &changed),
+                    _ => rows.filter(|&i| changed(i)).collect(),
                 }
-            }
-            _ => starts.extend((1..n).filter(|&i| changed(i))),
-        }
+            })
+            .collect();
+        starts.extend(chunks.into_iter().flatten());
     }
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(n) - s)).collect();
@@ -432,6 +431,33 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
         })
         .collect();
     Ok((segments, symbols))
+}
+
+/// Rows in `rows` (all >= 1) where the path or the symbol changes from the row before, for
+/// string views: candidates are rows where the path or the symbol's 16-byte view changes
+/// (polars' layout inlines short strings, so equal views mean equal strings), confirmed by
+/// `changed` (which compares the strings).
+fn view_changes(
+    views: &[u128],
+    path: Option<&[u32]>,
+    rows: std::ops::Range<usize>,
+    changed: &(dyn Fn(usize) -> bool + Sync),
+) -> Vec<usize> {
+    // Runs are long: compare blocks of rows with their predecessors as whole slices (memcmp)
+    // and look at single rows only in blocks where something changes.
+    const BLOCK: usize = 64;
+    let moved = |i: usize| views[i] != views[i - 1] || path.is_some_and(|p| p[i] != p[i - 1]);
+    let mut starts = Vec::new();
+    let mut lo = rows.start;
+    while lo < rows.end {
+        let hi = (lo + BLOCK).min(rows.end);
+        let same = views[lo..hi] == views[lo - 1..hi - 1] && path.is_none_or(|p| p[lo..hi] == p[lo - 1..hi - 1]);
+        if !same {
+            starts.extend((lo..hi).filter(|&i| moved(i) && changed(i)));
+        }
+        lo = hi;
+    }
+    starts
 }
 
 /// Row order that sorts the table by (path, symbol id, timestamp), stable.
