@@ -171,9 +171,18 @@ impl Layout {
         Ok(Layout { segments, paths })
     }
 
-    /// Index of the segment holding `row` (the last one for rows past the end).
-    fn segment_of(&self, row: usize) -> usize {
-        self.segments.partition_point(|s| s.start + s.len <= row).min(self.segments.len().saturating_sub(1))
+    /// Index of the segment holding `row` (the last one for rows past the end), searched from
+    /// segment `hint` outwards (rows asked for in about increasing order cost O(1) each).
+    fn segment_of(&self, row: usize, hint: usize) -> usize {
+        let last = self.segments.len().saturating_sub(1);
+        let mut k = hint.min(last);
+        while k < last && self.segments[k].start + self.segments[k].len <= row {
+            k += 1;
+        }
+        while k > 0 && self.segments[k].start > row {
+            k -= 1;
+        }
+        k
     }
 
     /// Whether every output row described by `rows` (as in [`Outcome::rows`]) lies in the same
@@ -182,6 +191,7 @@ impl Layout {
     /// data corruption with as many duplicates as gaps per series).
     pub fn rows_keep_segments(&self, rows: &[(usize, usize)]) -> bool {
         let mut at = 0;
+        let mut hint = 0;
         for &(a, b) in rows {
             if b <= a {
                 continue;
@@ -190,8 +200,10 @@ impl Layout {
             // a range copied to its own place keeps every row's segment; one copied elsewhere must
             // lie inside one segment on both sides, the same one
             if a != at {
-                let seg = self.segment_of(a);
-                let inside = |r: Range<usize>| self.segment_of(r.start) == seg && self.segment_of(r.end - 1) == seg;
+                let seg = self.segment_of(a, hint);
+                hint = seg;
+                let inside =
+                    |r: Range<usize>| self.segment_of(r.start, seg) == seg && self.segment_of(r.end - 1, seg) == seg;
                 if !inside(a..b) || !inside(at..at + len) {
                     return false;
                 }
