@@ -108,7 +108,11 @@ def test_path_and_symbol_when_series_keep_their_length():
             assert out[name].to_list() == df[name].to_numpy()[rows].tolist(), name
         copy = pl.DataFrame({c: out[c].to_numpy() for c in out.columns}, schema=out.schema)
         for frame_op in (
-            lambda f: f.group_by("path", "symbol").agg(pl.col("close").sum(), pl.len()).sort("path", "symbol"),
+            lambda f: (
+                f.group_by("path", "symbol")
+                .agg(pl.col("close").max(), pl.col("row").sum(), pl.len())
+                .sort("path", "symbol")
+            ),
             lambda f: f.filter(pl.col("symbol") == "BBB").select("path", "row", "close"),
             lambda f: f.sort("symbol", "path", "row").select("symbol", "path", "stress_flags"),
         ):
