@@ -122,3 +122,26 @@ def test_path_and_symbol_when_series_keep_their_length():
             .select((pl.col("path") == pl.col("path_right")).all() & (pl.col("symbol") == pl.col("symbol_right")).all())
             .item()
         )
+
+
+def test_moved_timestamps_keep_their_rows_and_type():
+    """The single pass writes the moved timestamps itself when the column holds milliseconds
+    (Int64 or Datetime(ms)); other units are gathered from the column. Either way each output row
+    keeps its own bar's timestamp, in the input's dtype, whichever route moved the rows."""
+    base = gbm_frame(300, ["AAA", "BBB"], n_paths=2, seed=6).with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    )
+    ms = pl.col("timestamp").dt.epoch("ms")
+    one_step = [sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["duplicate", "gap"]})]
+    two_steps = [
+        sl.StressStep("data_corruption", {"corruption_pct": 0.04, "corruption_types": ["out_of_order"]}, ["AAA"]),
+        sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["gap"]}, ["BBB"]),
+    ]
+    for ts in (pl.col("timestamp"), ms, ms.cast(pl.Datetime("ms")), pl.col("timestamp").cast(pl.Datetime("us"))):
+        df = base.with_columns(ts.alias("timestamp"))
+        for steps in (one_step, two_steps):
+            out, _ = sl.apply_stress_steps(df, steps, seed=2, mixed=False)
+            assert out.schema["timestamp"] == df.schema["timestamp"]
+            rows = out["row"].to_numpy()
+            assert not np.array_equal(rows, np.arange(df.height))
+            assert out["timestamp"].to_list() == df["timestamp"].gather(rows).to_list()

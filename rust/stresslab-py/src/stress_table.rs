@@ -6,7 +6,9 @@
 //! as the same Arrow arrays (no copy) unless data corruption moved rows, in which case they are
 //! copied range by range in the same row order. Path and symbol stay the same arrays even then
 //! when every series keeps its row count (as many duplicates as gaps): they are constant over a
-//! series, so moving rows inside a series leaves them as they were.
+//! series, so moving rows inside a series leaves them as they were. Timestamps in ms (read in
+//! place) are written in their new order by the single pass itself, which has each path's row
+//! ranges at hand.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -192,18 +194,26 @@ impl Table {
                 })
             }
         };
-        Ok(Inputs { values, flags })
+        // timestamps read in place are the column's own values: the pass may write the moved ones
+        Ok(Inputs { values, flags, carry_timestamps: self.converted_ts.is_none() })
     }
 
     /// The output table: the input's columns with the stressed values and flags in place (a
     /// spread column added when `add_spread` and the input had none; flags appended when new),
     /// other columns (and value columns no step touched) passed through, or gathered by `take`
-    /// when rows moved.
-    pub fn output(&self, cols: Columns, rows: Option<&[(usize, usize)]>, add_spread: bool) -> Result<RecordBatch> {
+    /// when rows moved (the timestamps taken from `timestamps` when the pass carried them).
+    pub fn output(
+        &self,
+        cols: Columns,
+        rows: Option<&[(usize, usize)]>,
+        timestamps: Option<Vec<i64>>,
+        add_spread: bool,
+    ) -> Result<RecordBatch> {
         let schema = self.batch.schema();
         // path and symbol are constant over each segment (the runs were cut where they change):
         // when every output row stays in its input row's segment they are their own output
         let same_segments = rows.is_none_or(|r| self.layout.rows_keep_segments(r));
+        let mut carried = timestamps.filter(|t| rows.is_some() && self.converted_ts.is_none() && t.len() == cols.len());
         let copied: Vec<&str> = VALUE_COLUMNS
             .iter()
             .zip([&cols.open, &cols.high, &cols.low, &cols.close, &cols.volume, &cols.spread])
@@ -215,6 +225,7 @@ impl Table {
             .iter()
             .enumerate()
             .filter(|(_, f)| !copied.contains(&f.name().as_str()) && f.name() != FLAGS)
+            .filter(|(_, f)| !(carried.is_some() && f.name() == "timestamp"))
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|(i, f)| {
@@ -245,6 +256,12 @@ impl Table {
             if let Some(v) = values.remove(name) {
                 fields.push(Field::new(name, DataType::Float64, f.is_nullable()));
                 arrays.push(Arc::new(Float64Array::from(v)));
+            } else if name == "timestamp" && carried.is_some() {
+                // the moved timestamps as the column's own type (Int64 or Timestamp(ms, tz))
+                let ts = carried.take().unwrap_or_default();
+                let data = ArrayData::builder(f.data_type().clone()).len(ts.len()).add_buffer(Buffer::from_vec(ts));
+                fields.push(f.as_ref().clone());
+                arrays.push(arrow_array::make_array(data.build().map_err(arrow_err)?));
             } else if name == FLAGS {
                 fields.push(Field::new(FLAGS, DataType::UInt32, f.is_nullable()));
                 arrays.push(Arc::new(UInt32Array::from(flags.take().unwrap_or_default())));
@@ -359,6 +376,7 @@ fn f64_values<'a>(name: &str, a: &'a ArrayRef) -> Result<Cow<'a, [f64]>> {
 pub struct Inputs<'a> {
     values: [Option<Cow<'a, [f64]>>; 6],
     flags: Option<Cow<'a, [u32]>>,
+    carry_timestamps: bool,
 }
 
 impl Inputs<'_> {
@@ -372,7 +390,7 @@ impl Inputs<'_> {
                 None => Source::Absent,
             };
         }
-        Sources { values, flags: self.flags.as_deref() }
+        Sources { values, flags: self.flags.as_deref(), carry_timestamps: self.carry_timestamps }
     }
 }
 

@@ -230,6 +230,9 @@ pub struct Outcome {
     pub columns: Columns,
     pub events: Vec<Event>,
     pub rows: Option<Vec<(usize, usize)>>,
+    /// The output rows' timestamps, when rows moved and the single pass was asked to carry them
+    /// ([`super::Sources::carry_timestamps`]); None otherwise.
+    pub timestamps: Option<Vec<i64>>,
 }
 
 impl Outcome {
@@ -461,7 +464,7 @@ pub(crate) fn row_moves(events: &[Event], from: usize, to: usize) -> Option<RowM
 /// the original row stays as it was. The output is copied range by range with `memcpy`.
 pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     let Some(RowMoves { ranges: rows, copies, len: out_len }) = row_moves(&events, 0, columns.len()) else {
-        return Outcome { columns, events, rows: None };
+        return Outcome { columns, events, rows: None, timestamps: None };
     };
     let gather = |v: &Vec<f64>| -> Vec<f64> {
         let mut out = Vec::with_capacity(out_len);
@@ -484,7 +487,7 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     for (i, _) in copies {
         out.flags[i] |= TransformKind::DataCorruption.flag();
     }
-    Outcome { columns: out, events, rows: Some(rows) }
+    Outcome { columns: out, events, rows: Some(rows), timestamps: None }
 }
 
 #[cfg(test)]
