@@ -220,24 +220,26 @@ impl Table {
             .filter(|(_, v)| !v.is_empty() || cols.flags.is_empty())
             .map(|(name, _)| *name)
             .collect();
-        let gathered: Vec<(usize, Result<ArrayRef>)> = schema
+        // passthrough columns: the input's own array, or its rows gathered when rows moved (each
+        // gather is parallel inside; several columns also run side by side)
+        let (kept, moved): (Vec<_>, Vec<_>) = schema
             .fields()
             .iter()
             .enumerate()
             .filter(|(_, f)| !copied.contains(&f.name().as_str()) && f.name() != FLAGS)
             .filter(|(_, f)| !(carried.is_some() && f.name() == "timestamp"))
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(i, f)| {
-                let col = self.batch.column(i);
-                let segment_constant = matches!(f.name().as_str(), "path" | "symbol");
-                let out = match rows {
-                    Some(r) if !(segment_constant && same_segments) => gather_ranges(col, r),
-                    _ => Ok(col.clone()),
-                };
-                (i, out)
-            })
-            .collect();
+            .partition(|(_, f)| rows.is_none() || (same_segments && matches!(f.name().as_str(), "path" | "symbol")));
+        let mut gathered: Vec<(usize, Result<ArrayRef>)> =
+            kept.into_iter().map(|(i, _)| (i, Ok(self.batch.column(i).clone()))).collect();
+        if let Some(r) = rows {
+            let gather = |(i, _): (usize, &_)| (i, gather_ranges(self.batch.column(i), r));
+            // (no parallel region, and no threads woken, for nothing to gather)
+            match moved.len() {
+                0 => {}
+                1 => gathered.extend(moved.into_iter().map(gather)),
+                _ => gathered.extend(moved.into_par_iter().map(gather).collect::<Vec<_>>()),
+            }
+        }
         let mut passthrough: HashMap<usize, ArrayRef> = HashMap::new();
         for (i, a) in gathered {
             passthrough.insert(i, a?);
