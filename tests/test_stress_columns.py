@@ -84,3 +84,64 @@ def test_skipping_the_record_gives_the_same_frame():
     alone = sl.apply_flash_crash(df, 0.3, seed=3)
     with_rec, rec = sl.apply_flash_crash(df, 0.3, seed=3, return_record=True)
     assert alone.equals(with_rec, null_equal=True) and rec.height > 0
+
+
+def test_path_and_symbol_when_series_keep_their_length():
+    """As many duplicates as gaps in every series keep each series' rows in place, so path and
+    symbol are the input's own columns; a duplicate in one series and a gap in the next keep the
+    path's length but move rows across series, so they are gathered. Either way each output row
+    holds the path and symbol of the input row it came from, and polars operations on the frame
+    give what they give on a copy built from numpy arrays."""
+    df = gbm_frame(400, ["AAA", "BBB", "CCC"], n_paths=3, seed=4).with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    )
+    balanced = sl.apply_data_corruption(df, 0.05, ["duplicate", "gap"], seed=3)
+    across = sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["duplicate"]}, ["AAA"])
+    gaps = sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["gap"]}, ["BBB"])
+    shifted, _ = sl.apply_stress_steps(df, [across, gaps], seed=3, mixed=False)
+    for out in (balanced, shifted):
+        assert out.height == df.height
+        rows = out["row"].to_numpy()
+        assert not np.array_equal(rows, np.arange(df.height))  # rows did move
+        for name in ("path", "symbol"):
+            assert out[name].n_chunks() == 1
+            assert out[name].to_list() == df[name].to_numpy()[rows].tolist(), name
+        copy = pl.DataFrame({c: out[c].to_numpy() for c in out.columns}, schema=out.schema)
+        for frame_op in (
+            lambda f: (
+                f.group_by("path", "symbol")
+                .agg(pl.col("close").max(), pl.col("row").sum(), pl.len())
+                .sort("path", "symbol")
+            ),
+            lambda f: f.filter(pl.col("symbol") == "BBB").select("path", "row", "close"),
+            lambda f: f.sort("symbol", "path", "row").select("symbol", "path", "stress_flags"),
+        ):
+            assert frame_op(out).equals(frame_op(copy))
+        assert (
+            out.join(df.select("row", "path", "symbol"), on="row")
+            .select((pl.col("path") == pl.col("path_right")).all() & (pl.col("symbol") == pl.col("symbol_right")).all())
+            .item()
+        )
+
+
+def test_moved_timestamps_keep_their_rows_and_type():
+    """The single pass writes the moved timestamps itself when the column holds milliseconds
+    (Int64 or Datetime(ms)); other units are gathered from the column. Either way each output row
+    keeps its own bar's timestamp, in the input's dtype, whichever route moved the rows."""
+    base = gbm_frame(300, ["AAA", "BBB"], n_paths=2, seed=6).with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    )
+    ms = pl.col("timestamp").dt.epoch("ms")
+    one_step = [sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["duplicate", "gap"]})]
+    two_steps = [
+        sl.StressStep("data_corruption", {"corruption_pct": 0.04, "corruption_types": ["out_of_order"]}, ["AAA"]),
+        sl.StressStep("data_corruption", {"corruption_pct": 0.05, "corruption_types": ["gap"]}, ["BBB"]),
+    ]
+    for ts in (pl.col("timestamp"), ms, ms.cast(pl.Datetime("ms")), pl.col("timestamp").cast(pl.Datetime("us"))):
+        df = base.with_columns(ts.alias("timestamp"))
+        for steps in (one_step, two_steps):
+            out, _ = sl.apply_stress_steps(df, steps, seed=2, mixed=False)
+            assert out.schema["timestamp"] == df.schema["timestamp"]
+            rows = out["row"].to_numpy()
+            assert not np.array_equal(rows, np.arange(df.height))
+            assert out["timestamp"].to_list() == df["timestamp"].gather(rows).to_list()

@@ -167,7 +167,7 @@ pub fn apply_stress(
         let out = run.apply_single_pass(&inputs.sources(base_spread), table.timestamp(), &table.layout)?;
         drop(inputs);
         let record = if record { Some(record_batch(&out.events, &table)?) } else { None };
-        let stressed = table.output(out.columns, out.rows.as_deref(), add_spread)?;
+        let stressed = table.output(out.columns, out.rows.as_deref(), out.timestamps, add_spread)?;
         Ok((stressed, record))
     });
     let (stressed, record) = to_py(result)?;

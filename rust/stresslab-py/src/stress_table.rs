@@ -4,7 +4,11 @@
 //!
 //! Columns the transforms do not own (path, timestamp, symbol, anything else) are passed through
 //! as the same Arrow arrays (no copy) unless data corruption moved rows, in which case they are
-//! copied range by range in the same row order.
+//! copied range by range in the same row order. Path and symbol stay the same arrays even then
+//! when every series keeps its row count (as many duplicates as gaps): they are constant over a
+//! series, so moving rows inside a series leaves them as they were. Timestamps in ms (read in
+//! place) are written in their new order by the single pass itself, which has each path's row
+//! ranges at hand.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -190,37 +194,52 @@ impl Table {
                 })
             }
         };
-        Ok(Inputs { values, flags })
+        // timestamps read in place are the column's own values: the pass may write the moved ones
+        Ok(Inputs { values, flags, carry_timestamps: self.converted_ts.is_none() })
     }
 
     /// The output table: the input's columns with the stressed values and flags in place (a
     /// spread column added when `add_spread` and the input had none; flags appended when new),
     /// other columns (and value columns no step touched) passed through, or gathered by `take`
-    /// when rows moved.
-    pub fn output(&self, cols: Columns, rows: Option<&[(usize, usize)]>, add_spread: bool) -> Result<RecordBatch> {
+    /// when rows moved (the timestamps taken from `timestamps` when the pass carried them).
+    pub fn output(
+        &self,
+        cols: Columns,
+        rows: Option<&[(usize, usize)]>,
+        timestamps: Option<Vec<i64>>,
+        add_spread: bool,
+    ) -> Result<RecordBatch> {
         let schema = self.batch.schema();
+        // path and symbol are constant over each segment (the runs were cut where they change):
+        // when every output row stays in its input row's segment they are their own output
+        let same_segments = rows.is_none_or(|r| self.layout.rows_keep_segments(r));
+        let mut carried = timestamps.filter(|t| rows.is_some() && self.converted_ts.is_none() && t.len() == cols.len());
         let copied: Vec<&str> = VALUE_COLUMNS
             .iter()
             .zip([&cols.open, &cols.high, &cols.low, &cols.close, &cols.volume, &cols.spread])
             .filter(|(_, v)| !v.is_empty() || cols.flags.is_empty())
             .map(|(name, _)| *name)
             .collect();
-        let gathered: Vec<(usize, Result<ArrayRef>)> = schema
+        // passthrough columns: the input's own array, or its rows gathered when rows moved (each
+        // gather is parallel inside; several columns also run side by side)
+        let (kept, moved): (Vec<_>, Vec<_>) = schema
             .fields()
             .iter()
             .enumerate()
             .filter(|(_, f)| !copied.contains(&f.name().as_str()) && f.name() != FLAGS)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(i, _)| {
-                let col = self.batch.column(i);
-                let out = match rows {
-                    None => Ok(col.clone()),
-                    Some(r) => gather_ranges(col, r),
-                };
-                (i, out)
-            })
-            .collect();
+            .filter(|(_, f)| !(carried.is_some() && f.name() == "timestamp"))
+            .partition(|(_, f)| rows.is_none() || (same_segments && matches!(f.name().as_str(), "path" | "symbol")));
+        let mut gathered: Vec<(usize, Result<ArrayRef>)> =
+            kept.into_iter().map(|(i, _)| (i, Ok(self.batch.column(i).clone()))).collect();
+        if let Some(r) = rows {
+            let gather = |(i, _): (usize, &_)| (i, gather_ranges(self.batch.column(i), r));
+            // (no parallel region, and no threads woken, for nothing to gather)
+            match moved.len() {
+                0 => {}
+                1 => gathered.extend(moved.into_iter().map(gather)),
+                _ => gathered.extend(moved.into_par_iter().map(gather).collect::<Vec<_>>()),
+            }
+        }
         let mut passthrough: HashMap<usize, ArrayRef> = HashMap::new();
         for (i, a) in gathered {
             passthrough.insert(i, a?);
@@ -239,6 +258,12 @@ impl Table {
             if let Some(v) = values.remove(name) {
                 fields.push(Field::new(name, DataType::Float64, f.is_nullable()));
                 arrays.push(Arc::new(Float64Array::from(v)));
+            } else if name == "timestamp" && carried.is_some() {
+                // the moved timestamps as the column's own type (Int64 or Timestamp(ms, tz))
+                let ts = carried.take().unwrap_or_default();
+                let data = ArrayData::builder(f.data_type().clone()).len(ts.len()).add_buffer(Buffer::from_vec(ts));
+                fields.push(f.as_ref().clone());
+                arrays.push(arrow_array::make_array(data.build().map_err(arrow_err)?));
             } else if name == FLAGS {
                 fields.push(Field::new(FLAGS, DataType::UInt32, f.is_nullable()));
                 arrays.push(Arc::new(UInt32Array::from(flags.take().unwrap_or_default())));
@@ -353,6 +378,7 @@ fn f64_values<'a>(name: &str, a: &'a ArrayRef) -> Result<Cow<'a, [f64]>> {
 pub struct Inputs<'a> {
     values: [Option<Cow<'a, [f64]>>; 6],
     flags: Option<Cow<'a, [u32]>>,
+    carry_timestamps: bool,
 }
 
 impl Inputs<'_> {
@@ -366,7 +392,7 @@ impl Inputs<'_> {
                 None => Source::Absent,
             };
         }
-        Sources { values, flags: self.flags.as_deref() }
+        Sources { values, flags: self.flags.as_deref(), carry_timestamps: self.carry_timestamps }
     }
 }
 
@@ -384,26 +410,19 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
     }
     if n > 1 {
         let changed = |i: usize| path.is_some_and(|p| p[i] != p[i - 1]) || sym.value(i) != sym.value(i - 1);
-        match &sym {
-            Strings::View(a) => {
-                // Runs are long: compare blocks of rows with their predecessors as whole slices
-                // (memcmp) and look at single rows only in blocks where something changes.
-                let views: &[u128] = a.views();
-                const BLOCK: usize = 64;
-                let moved = |i: usize| views[i] != views[i - 1] || path.is_some_and(|p| p[i] != p[i - 1]);
-                let mut lo = 1;
-                while lo < n {
-                    let hi = (lo + BLOCK).min(n);
-                    let same =
-                        views[lo..hi] == views[lo - 1..hi - 1] && path.is_none_or(|p| p[lo..hi] == p[lo - 1..hi - 1]);
-                    if !same {
-                        starts.extend((lo..hi).filter(|&i| moved(i) && changed(i)));
-                    }
-                    lo = hi;
+        // rows 1..n in chunks scanned in parallel (every row is read), starts kept in row order
+        const CHUNK: usize = 1 << 16;
+        let chunks: Vec<Vec<usize>> = (0..(n - 1).div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let rows = 1 + c * CHUNK..(1 + (c + 1) * CHUNK).min(n);
+                match &sym {
+                    Strings::View(a) => view_changes(a.views(), path, rows, &changed),
+                    _ => rows.filter(|&i| changed(i)).collect(),
                 }
-            }
-            _ => starts.extend((1..n).filter(|&i| changed(i))),
-        }
+            })
+            .collect();
+        starts.extend(chunks.into_iter().flatten());
     }
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(n) - s)).collect();
@@ -432,6 +451,33 @@ fn runs(batch: &RecordBatch, order: &[String]) -> Result<(Vec<Segment>, Vec<Stri
         })
         .collect();
     Ok((segments, symbols))
+}
+
+/// Rows in `rows` (all >= 1) where the path or the symbol changes from the row before, for
+/// string views: candidates are rows where the path or the symbol's 16-byte view changes
+/// (polars' layout inlines short strings, so equal views mean equal strings), confirmed by
+/// `changed` (which compares the strings).
+fn view_changes(
+    views: &[u128],
+    path: Option<&[u32]>,
+    rows: std::ops::Range<usize>,
+    changed: &(dyn Fn(usize) -> bool + Sync),
+) -> Vec<usize> {
+    // Runs are long: compare blocks of rows with their predecessors as whole slices (memcmp)
+    // and look at single rows only in blocks where something changes.
+    const BLOCK: usize = 64;
+    let moved = |i: usize| views[i] != views[i - 1] || path.is_some_and(|p| p[i] != p[i - 1]);
+    let mut starts = Vec::new();
+    let mut lo = rows.start;
+    while lo < rows.end {
+        let hi = (lo + BLOCK).min(rows.end);
+        let same = views[lo..hi] == views[lo - 1..hi - 1] && path.is_none_or(|p| p[lo..hi] == p[lo - 1..hi - 1]);
+        if !same {
+            starts.extend((lo..hi).filter(|&i| moved(i) && changed(i)));
+        }
+        lo = hi;
+    }
+    starts
 }
 
 /// Row order that sorts the table by (path, symbol id, timestamp), stable.

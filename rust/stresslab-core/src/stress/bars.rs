@@ -89,7 +89,20 @@ impl<'a> Bars<'a> {
                 self.open[t], self.high[t], self.low[t], self.close[t]
             )))
         };
-        for t in start..end {
+        // One branch-free pass over the window first (vectorised; windows are checked for every
+        // series and step); the bar and the reason only when it finds a bad bar.
+        let (o, h, l, c) =
+            (&self.open[start..end], &self.high[start..end], &self.low[start..end], &self.close[start..end]);
+        let all_ok = o.iter().zip(h).zip(l).zip(c).fold(true, |ok, (((&o, &h), &l), &c)| {
+            ok & o.is_finite()
+                & h.is_finite()
+                & l.is_finite()
+                & c.is_finite()
+                & (l > 0.0)
+                & (l <= o.min(c))
+                & (o.max(c) <= h)
+        });
+        for t in (start..end).filter(|_| !all_ok) {
             let (o, h, l, c) = (self.open[t], self.high[t], self.low[t], self.close[t]);
             if !(o.is_finite() && h.is_finite() && l.is_finite() && c.is_finite()) {
                 return bad(t, "a non-finite price");

@@ -8,6 +8,7 @@
 //! result is bit-identical on any number of threads.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -131,13 +132,23 @@ impl Layout {
             if seg.start != row || seg.len == 0 {
                 return Err(StressError::Data(format!("segment {k} does not continue at row {row}")));
             }
+            row += seg.len;
+        }
+        if row != timestamp.len() {
+            return Err(StressError::Data(format!("segments cover {row} rows of {}", timestamp.len())));
+        }
+        // The timestamp scan reads every row: segments in parallel, each a branch-free scan first
+        // (vectorised), the position only when one goes back (the first such segment reported).
+        let back = segments.par_iter().find_map_first(|seg| {
             let rows = &timestamp[seg.start..seg.start + seg.len];
-            // a branch-free scan first (vectorised); the position only when one goes back
             let goes_back = rows[1..].iter().zip(rows).fold(false, |acc, (b, a)| acc | (b < a));
-            if goes_back {
-                let i = rows.windows(2).position(|w| w[1] < w[0]).unwrap_or(0);
-                return unsorted(format!("timestamps go back at row {}", seg.start + i + 1));
-            }
+            goes_back.then(|| seg.start + rows.windows(2).position(|w| w[1] < w[0]).unwrap_or(0) + 1)
+        });
+        if let Some(r) = back {
+            return unsorted(format!("timestamps go back at row {r}"));
+        }
+        let mut row = 0;
+        for (k, seg) in segments.iter().enumerate() {
             if paths.last().is_none_or(|p| p.0 != seg.path) {
                 if !seen_paths.insert(seg.path) {
                     return unsorted(format!("the rows of path {} are not contiguous (row {row})", seg.path));
@@ -157,10 +168,49 @@ impl Layout {
             }
             row += seg.len;
         }
-        if row != timestamp.len() {
-            return Err(StressError::Data(format!("segments cover {row} rows of {}", timestamp.len())));
-        }
         Ok(Layout { segments, paths })
+    }
+
+    /// Index of the segment holding `row` (the last one for rows past the end), searched from
+    /// segment `hint` outwards (rows asked for in about increasing order cost O(1) each).
+    fn segment_of(&self, row: usize, hint: usize) -> usize {
+        let last = self.segments.len().saturating_sub(1);
+        let mut k = hint.min(last);
+        while k < last && self.segments[k].start + self.segments[k].len <= row {
+            k += 1;
+        }
+        while k > 0 && self.segments[k].start > row {
+            k -= 1;
+        }
+        k
+    }
+
+    /// Whether every output row described by `rows` (as in [`Outcome::rows`]) lies in the same
+    /// segment as the input row at the same position: then a column that is constant over each
+    /// segment (path, symbol) is its own output, whatever rows moved inside the segments (e.g.
+    /// data corruption with as many duplicates as gaps per series).
+    pub fn rows_keep_segments(&self, rows: &[(usize, usize)]) -> bool {
+        let mut at = 0;
+        let mut hint = 0;
+        for &(a, b) in rows {
+            if b <= a {
+                continue;
+            }
+            let len = b - a;
+            // a range copied to its own place keeps every row's segment; one copied elsewhere must
+            // lie inside one segment on both sides, the same one
+            if a != at {
+                let seg = self.segment_of(a, hint);
+                hint = seg;
+                let inside =
+                    |r: Range<usize>| self.segment_of(r.start, seg) == seg && self.segment_of(r.end - 1, seg) == seg;
+                if !inside(a..b) || !inside(at..at + len) {
+                    return false;
+                }
+            }
+            at += len;
+        }
+        at == self.segments.last().map_or(0, |s| s.start + s.len)
     }
 }
 
@@ -180,6 +230,9 @@ pub struct Outcome {
     pub columns: Columns,
     pub events: Vec<Event>,
     pub rows: Option<Vec<(usize, usize)>>,
+    /// The output rows' timestamps, when rows moved and the single pass was asked to carry them
+    /// ([`super::Sources::carry_timestamps`]); None otherwise.
+    pub timestamps: Option<Vec<i64>>,
 }
 
 impl Outcome {
@@ -411,7 +464,7 @@ pub(crate) fn row_moves(events: &[Event], from: usize, to: usize) -> Option<RowM
 /// the original row stays as it was. The output is copied range by range with `memcpy`.
 pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     let Some(RowMoves { ranges: rows, copies, len: out_len }) = row_moves(&events, 0, columns.len()) else {
-        return Outcome { columns, events, rows: None };
+        return Outcome { columns, events, rows: None, timestamps: None };
     };
     let gather = |v: &Vec<f64>| -> Vec<f64> {
         let mut out = Vec::with_capacity(out_len);
@@ -434,7 +487,7 @@ pub fn finalize(columns: Columns, events: Vec<Event>) -> Outcome {
     for (i, _) in copies {
         out.flags[i] |= TransformKind::DataCorruption.flag();
     }
-    Outcome { columns: out, events, rows: Some(rows) }
+    Outcome { columns: out, events, rows: Some(rows), timestamps: None }
 }
 
 #[cfg(test)]
@@ -644,6 +697,39 @@ mod tests {
         let out = finalize(c, vec![mk("duplicate", 1), mk("gap", 2), mk("out_of_order", 3)]);
         assert_eq!(out.take().unwrap(), vec![0, 1, 1, 4, 3, 5]);
         assert_eq!(out.columns.flags, vec![0, 0, 16, 0, 0, 0]);
+    }
+
+    #[test]
+    fn rows_keep_segments_follows_each_rows_segment() {
+        // two paths x two symbols of 5 rows: segments at 0, 5, 10, 15
+        let (_, p, s, ts) = table(2, 2, 5);
+        let l = Layout::from_rows(&p, &s, &ts).unwrap();
+        assert!(l.rows_keep_segments(&[(0, 20)]));
+        // a duplicate and a gap in one series keep its length; out of order swaps inside it
+        assert!(l.rows_keep_segments(&[(0, 2), (1, 3), (4, 7), (8, 9), (7, 8), (9, 20)]));
+        // a duplicate in the first series and a gap in the second: rows 5 and 6 change segment
+        assert!(!l.rows_keep_segments(&[(0, 2), (1, 6), (7, 20)]));
+        // fewer or more output rows than input rows
+        assert!(!l.rows_keep_segments(&[(0, 19)]));
+        assert!(!l.rows_keep_segments(&[(0, 20), (19, 20)]));
+        // cross-checked against a per-row comparison on every single duplicate + gap pair
+        let seg = |r: usize| r / 5;
+        for dup in 0..20 {
+            for gap in 0..20 {
+                let mut take: Vec<usize> = (0..20).filter(|&r| r != gap).collect();
+                let at = take.iter().position(|&r| r == dup).map_or(take.len(), |i| i + 1);
+                take.insert(at, dup);
+                let mut ranges: Vec<(usize, usize)> = Vec::new();
+                for &r in &take {
+                    match ranges.last_mut() {
+                        Some(last) if last.1 == r => last.1 += 1,
+                        _ => ranges.push((r, r + 1)),
+                    }
+                }
+                let want = take.iter().enumerate().all(|(o, &r)| seg(o) == seg(r));
+                assert_eq!(l.rows_keep_segments(&ranges), want, "dup {dup} gap {gap}");
+            }
+        }
     }
 
     #[test]

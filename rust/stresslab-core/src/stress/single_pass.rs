@@ -35,6 +35,10 @@ pub enum Source<'a> {
 pub struct Sources<'a> {
     pub values: [Source<'a>; 6],
     pub flags: Option<&'a [u32]>,
+    /// Also write the output rows' timestamps ([`Outcome::timestamps`]) when rows may move: for
+    /// a caller whose timestamp column holds the `timestamp` values themselves, so they are copied
+    /// with each path's row ranges at hand instead of in a pass of their own.
+    pub carry_timestamps: bool,
 }
 
 impl Sources<'_> {
@@ -91,6 +95,7 @@ const KEEP_ROWS: usize = 1 << 19;
 struct PathOut<'a> {
     values: [Option<&'a mut [MaybeUninit<f64>]>; 6],
     flags: &'a mut [MaybeUninit<u32>],
+    timestamps: Option<&'a mut [MaybeUninit<i64>]>,
 }
 
 /// What one path returns: its events and, when rows moved, its output rows as input ranges.
@@ -120,7 +125,9 @@ impl StressRun {
         let mut values: Vec<Vec<f64>> =
             (0..6).map(|i| if needed >> i & 1 == 1 { Vec::with_capacity(out_n) } else { Vec::new() }).collect();
         let mut flags: Vec<u32> = Vec::with_capacity(out_n);
-        let outs = split_output(&mut values, needed, &mut flags, &out_lens);
+        let carry = src.carry_timestamps && self.moves_rows();
+        let mut timestamps: Vec<i64> = Vec::with_capacity(if carry { out_n } else { 0 });
+        let outs = split_output(&mut values, needed, &mut flags, carry.then_some(&mut timestamps), &out_lens);
         let results: Vec<PathResult> = outs
             .into_par_iter()
             .zip(layout.paths.par_iter())
@@ -143,14 +150,27 @@ impl StressRun {
                 unsafe { v.set_len(out_n) };
             }
         }
-        // SAFETY: as above, for the flags.
+        // SAFETY: as above, for the flags and (when carried) the timestamps.
         unsafe { flags.set_len(out_n) };
+        if carry {
+            // SAFETY: as above
+            unsafe { timestamps.set_len(out_n) };
+        }
         let rows = moved.then(|| merge_ranges(pieces));
         let mut it = values.into_iter();
         let mut next = || it.next().unwrap_or_default();
         let columns =
             Columns { open: next(), high: next(), low: next(), close: next(), volume: next(), spread: next(), flags };
-        Ok(Outcome { columns, events, rows })
+        let timestamps = (carry && rows.is_some()).then_some(timestamps);
+        Ok(Outcome { columns, events, rows, timestamps })
+    }
+
+    /// Whether a step may move rows (data corruption with a duplicate, gap or out-of-order kind).
+    fn moves_rows(&self) -> bool {
+        self.steps.iter().any(|s| match &s.transform {
+            Transform::DataCorruption(dc) => dc.kinds.iter().any(|k| k.moves_rows()),
+            _ => false,
+        })
     }
 
     /// Output rows per path, or None when several data-corruption steps run (see the caller).
@@ -211,6 +231,9 @@ impl StressRun {
                 }
             }
             write_ranges(out.flags, &c.flags, ranges.iter().map(|&r| local(r)));
+            if let Some(dst) = out.timestamps {
+                write_ranges(dst, &timestamp[rows.clone()], ranges.iter().map(|&r| local(r)));
+            }
             if let Some(m) = &moves {
                 for &(at, row) in &m.copies {
                     if let (Some(slot), Some(&f)) = (out.flags.get_mut(at), c.flags.get(row - rows.start)) {
@@ -275,6 +298,7 @@ fn split_output<'a>(
     values: &'a mut [Vec<f64>],
     needed: u8,
     flags: &'a mut Vec<u32>,
+    timestamps: Option<&'a mut Vec<i64>>,
     lens: &[usize],
 ) -> Vec<PathOut<'a>> {
     let total: usize = lens.iter().sum();
@@ -284,6 +308,7 @@ fn split_output<'a>(
         .map(|(i, v)| (needed >> i & 1 == 1).then(|| &mut v.spare_capacity_mut()[..total]))
         .collect();
     let mut flag_rest = &mut flags.spare_capacity_mut()[..total];
+    let mut ts_rest = timestamps.map(|t| &mut t.spare_capacity_mut()[..total]);
     let mut outs = Vec::with_capacity(lens.len());
     for &len in lens {
         let mut part: [Option<&'a mut [MaybeUninit<f64>]>; 6] = Default::default();
@@ -296,7 +321,12 @@ fn split_output<'a>(
         }
         let (head, tail) = flag_rest.split_at_mut(len);
         flag_rest = tail;
-        outs.push(PathOut { values: part, flags: head });
+        let ts = ts_rest.take().map(|r| {
+            let (head, tail) = r.split_at_mut(len);
+            ts_rest = Some(tail);
+            head
+        });
+        outs.push(PathOut { values: part, flags: head, timestamps: ts });
     }
     outs
 }
@@ -403,7 +433,7 @@ mod tests {
                 *slot = Source::Values(v);
             }
         }
-        Sources { values, flags: Some(&c.flags) }
+        Sources { values, flags: Some(&c.flags), carry_timestamps: true }
     }
 
     /// The single pass against the reference route (owned copies, `apply`, `finalize`): the same
@@ -425,6 +455,13 @@ mod tests {
         assert_eq!(got.columns.flags, want.columns.flags);
         assert_eq!(format!("{:?}", got.events), format!("{:?}", want.events));
         assert_eq!(got.take(), want.take());
+        // the carried timestamps are those of the output rows, there whenever rows moved in the
+        // single pass (the general route leaves them to the caller)
+        let want_ts = got.take().map(|t| t.iter().map(|&r| ts[r]).collect::<Vec<i64>>());
+        match &got.timestamps {
+            Some(t) => assert_eq!(Some(t), want_ts.as_ref()),
+            None => assert!(got.rows.is_none() || run.output_rows(layout).is_none()),
+        }
     }
 
     #[test]
