@@ -119,6 +119,8 @@ fn sources(c: &Columns) -> Sources<'_> {
     Sources {
         values: [&c.open, &c.high, &c.low, &c.close, &c.volume, &c.spread].map(|v| Source::Values(v)),
         flags: Some(&c.flags),
+        // as the binding does for a timestamp column in ms: moved timestamps written by the pass
+        carry_timestamps: true,
     }
 }
 
