@@ -37,33 +37,25 @@ impl Bar {
     /// Prices usable for trading: all finite and positive, high >= low.
     #[inline]
     pub fn is_tradeable(&self) -> bool {
-        // finite and positive as two comparisons each (NaN fails both), a finite high at or above
-        // a positive low; `&` keeps loops over bars branch-free
-        (self.open > 0.0)
-            & (self.open < f64::INFINITY)
-            & (self.low > 0.0)
-            & (self.high >= self.low)
-            & (self.high < f64::INFINITY)
-            & (self.close.abs() < f64::INFINITY)
+        self.open.is_finite()
+            && self.high.is_finite()
+            && self.low.is_finite()
+            && self.close.is_finite()
+            && self.open > 0.0
+            && self.low > 0.0
+            && self.high >= self.low
     }
 
     /// Parkinson volatility of the bar, ln(H/L) / sqrt(4 ln 2) (0 for a flat or broken bar).
     #[inline]
     pub fn parkinson_sigma(&self) -> f64 {
-        parkinson_sigma(self.high, self.low)
+        let r = (self.high / self.low).ln() * 0.600_561_204_393_224_9;
+        if r.is_finite() && r > 0.0 {
+            r
+        } else {
+            0.0
+        }
     }
-}
-
-/// Parkinson volatility of a bar from its high and low, ln(H/L) / sqrt(4 ln 2); 0 for a flat or
-/// broken bar (H/L not a finite number above 1). The logarithm is the crate's own (pure
-/// arithmetic, within 1.5 ulp of libm's, the same bits on every machine), so a loop over bars
-/// vectorises.
-#[inline(always)]
-pub fn parkinson_sigma(high: f64, low: f64) -> f64 {
-    let x = high / low;
-    // ln(1) = 0 exactly: the broken cases go through the same arithmetic, without a branch
-    let x = if (x > 1.0) & (x < f64::INFINITY) { x } else { 1.0 };
-    crate::synth::fastmath::ln(x) * 0.600_561_204_393_224_9
 }
 
 impl MarketData {
@@ -140,28 +132,5 @@ impl MarketData {
         let mut d: Vec<i64> = self.timestamps.windows(2).take(64).map(|w| w[1] - w[0]).collect();
         d.sort_unstable();
         d[d.len() / 2].max(1)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parkinson_sigma;
-
-    #[test]
-    fn parkinson_sigma_matches_the_libm_formula() {
-        // within a few ulps of ln(H/L) / sqrt(4 ln 2) for bars with H > L, 0 for flat or broken bars
-        let c = 1.0 / (4.0 * std::f64::consts::LN_2).sqrt();
-        let mut x: f64 = 1.0 + 1e-12;
-        while x < 1e6 {
-            let want = (x * 10.0 / 10.0).ln() * c;
-            let got = parkinson_sigma(x * 10.0, 10.0);
-            assert!((got - want).abs() <= 4.0 * f64::EPSILON * want, "H/L = {x}: {got} vs {want}");
-            x *= 1.37;
-        }
-        for (h, l) in
-            [(1.0, 1.0), (1.0, 2.0), (f64::NAN, 1.0), (1.0, 0.0), (f64::INFINITY, 1.0), (-1.0, -2.0), (1.0, -1.0)]
-        {
-            assert_eq!(parkinson_sigma(h, l), 0.0, "h={h} l={l}");
-        }
     }
 }

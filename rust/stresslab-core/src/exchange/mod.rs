@@ -270,32 +270,18 @@ impl ExchangeSim {
         let (c, v) = (&md.close[r.clone()], &md.volume[r]);
         let alpha = self.ewma_alpha;
         let mut st = self.stats[symbol];
-        // a chunk at a time: first every bar's Parkinson sigma (NaN: a bar `observe` skips) in a
-        // branch-free loop that vectorises, then the averages in order
-        const CHUNK: usize = 256;
-        let mut sigma = [0.0f64; CHUNK];
-        let mut at = 0;
-        while at < o.len() {
-            let end = (at + CHUNK).min(o.len());
-            let rows = o[at..end].iter().zip(&h[at..end]).zip(&l[at..end]).zip(&c[at..end]).zip(&v[at..end]);
-            for (slot, ((((&open, &high), &low), &close), &volume)) in sigma.iter_mut().zip(rows) {
-                let bar = Bar { open, high, low, close, volume, spread: f64::NAN, flags: 0 };
-                let usable = bar.is_tradeable() & (0.0..f64::INFINITY).contains(&volume);
-                let s = bar.parkinson_sigma();
-                *slot = if usable { s } else { f64::NAN };
+        for ((((&open, &high), &low), &close), &volume) in o.iter().zip(h).zip(l).zip(c).zip(v) {
+            let bar = Bar { open, high, low, close, volume, spread: f64::NAN, flags: 0 };
+            if !bar.is_tradeable() || !volume.is_finite() || volume < 0.0 {
+                continue;
             }
-            for (&s, &volume) in sigma.iter().zip(&v[at..end]) {
-                if s.is_nan() {
-                    continue;
-                }
-                if !st.seen {
-                    st = SymbolStats { vol: s, volume, seen: true };
-                } else {
-                    st.vol += alpha * (s - st.vol);
-                    st.volume += alpha * (volume - st.volume);
-                }
+            let sigma = bar.parkinson_sigma();
+            if !st.seen {
+                st = SymbolStats { vol: sigma, volume, seen: true };
+            } else {
+                st.vol += alpha * (sigma - st.vol);
+                st.volume += alpha * (volume - st.volume);
             }
-            at = end;
         }
         self.stats[symbol] = st;
     }

@@ -14,7 +14,7 @@
 //! Paths are generated in parallel with rayon, each from its own streams (see [`crate::rng`]).
 
 mod draws;
-pub(crate) mod fastmath;
+mod fastmath;
 pub mod gbm;
 pub mod profile;
 pub mod realistic;
