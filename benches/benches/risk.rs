@@ -7,7 +7,8 @@
 //! The stack is `stresslab.risk.default_stack()` (benches/src/stacks.rs). Its size limits are loose
 //! for W1, but it is not idle: on 80%-volatility GBM the controller's 2.5x volatility trigger
 //! changes the policy mode now and then, and each change re-sizes the position, so the measured
-//! cost is the per-bar checks plus the decisions they cause. Two exchanges: W1's fixed fee and
+//! cost is the per-bar checks plus the decisions they cause. `full_stack_watching` runs the same
+//! components with limits no path reaches: the cost of watching alone. Two exchanges: W1's fixed fee and
 //! slippage (the leanest loop, so the largest relative overhead) and the default exchange model.
 //!
 //! Run: `cargo bench -p stresslab-benches --bench risk`
@@ -15,7 +16,7 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use stresslab_benches::stacks::default_stack;
+use stresslab_benches::stacks::{default_stack, watching_stack};
 use stresslab_core::engine::{run_native_with_risk, EngineConfig};
 use stresslab_core::exchange::ExchangeConfig;
 use stresslab_core::market::MarketData;
@@ -82,6 +83,8 @@ fn bench_risk(c: &mut Criterion) {
             b.iter(|| run(Some(drawdown_only.clone())))
         });
         g.bench_function(BenchmarkId::new("engine", "full_stack"), |b| b.iter(|| run(Some(default_stack()))));
+        // every component on and checking every bar, with limits nothing reaches
+        g.bench_function(BenchmarkId::new("engine", "full_stack_watching"), |b| b.iter(|| run(Some(watching_stack()))));
         g.finish();
     }
 }

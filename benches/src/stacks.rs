@@ -31,3 +31,28 @@ pub fn default_stack() -> RiskConfig {
         policy: Some(PolicyConfig::default()),
     }
 }
+
+/// The same components with limits no W1 path reaches (every check still runs on every bar, but
+/// nothing fires): what watching costs, apart from the trades a stack's actions cause.
+pub fn watching_stack() -> RiskConfig {
+    let mut cfg = default_stack();
+    if let Some(g) = cfg.risk_guard.as_mut() {
+        g.daily_loss_limit = Some(0.99);
+        g.max_leverage = Some(100.0);
+        g.max_position = Some(10.0);
+        g.max_order_volume = Some(1.0);
+    }
+    if let Some(b) = cfg.balancer.as_mut() {
+        b.max_gross = Some(10.0);
+    }
+    if let Some(g) = cfg.governor.as_mut() {
+        g.max_drawdown = Some(0.99);
+        g.loss_velocity = Some(0.99);
+        g.max_volatility_mult = Some(1e5);
+    }
+    if let Some(m) = cfg.msc.as_mut() {
+        m.drawdown = [Some(0.97), Some(0.98), Some(0.99)];
+        m.vol_mult = [Some(1e3), Some(1e4), Some(1e5)];
+    }
+    cfg
+}
