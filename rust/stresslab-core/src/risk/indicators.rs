@@ -314,10 +314,7 @@ impl VolRatio {
     /// Feed every symbol's close of bar t, keeping the previous states for [`Self::undo_bar`].
     #[inline]
     pub fn update_bar(&mut self, md: &crate::market::MarketData, t: usize) {
-        // an element-wise copy: a handful of symbols, where a memcpy call costs more
-        for (d, s) in self.saved.iter_mut().zip(&self.sym) {
-            *d = *s;
-        }
+        self.save();
         for s in 0..md.n_symbols() {
             self.update(s, md.close[md.idx(s, t)]);
         }
@@ -341,9 +338,7 @@ impl VolRatio {
         let Some(held) = held.get_mut(..t_b - t_a) else {
             return false; // scratch too short: the caller goes bar by bar
         };
-        for (d, s) in self.saved.iter_mut().zip(&self.sym) {
-            *d = *s;
-        }
+        self.save();
         held.fill(false);
         let h = hold.unwrap_or(f64::INFINITY);
         let (sa, la, warmup) = (self.short_alpha, self.long_alpha, self.warmup);
@@ -369,7 +364,16 @@ impl VolRatio {
         !fires
     }
 
-    /// Take back the last [`Self::update_bar`].
+    /// Keep the states for [`Self::undo_bar`].
+    #[inline]
+    fn save(&mut self) {
+        // an element-wise copy: a handful of symbols, where a memcpy call costs more
+        for (d, s) in self.saved.iter_mut().zip(&self.sym) {
+            *d = *s;
+        }
+    }
+
+    /// Take back the last [`Self::update_bar`] (or [`Self::quiet_range`]).
     #[cold]
     pub fn undo_bar(&mut self) {
         for (d, s) in self.sym.iter_mut().zip(&self.saved) {

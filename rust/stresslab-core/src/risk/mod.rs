@@ -594,17 +594,7 @@ impl RiskStack {
     pub fn after_mark(&mut self, v: &RiskView, failure_streak: u32, log: &mut EventLog) -> PostMark {
         let t = v.t;
         let md = v.md;
-        // (two if-lets rather than a loop over an array of Options: this runs on every bar)
-        if let Some(vol) = self.gov_vol.as_mut() {
-            for s in 0..md.n_symbols() {
-                vol.update(s, md.close[md.idx(s, t)]);
-            }
-        }
-        if let Some(vol) = self.msc_vol.as_mut() {
-            for s in 0..md.n_symbols() {
-                vol.update(s, md.close[md.idx(s, t)]);
-            }
-        }
+        self.update_volatility(md, t);
         if let Some(g) = self.guard.as_mut() {
             g.after_mark(md.timestamps[t], v.equity);
         }
@@ -632,6 +622,18 @@ impl RiskStack {
             self.rebalance_drift(v, log, &mut out);
         }
         out
+    }
+
+    /// Feed the volatility trackers bar t's closes (taken back by `undo_volatility`).
+    #[inline]
+    fn update_volatility(&mut self, md: &MarketData, t: usize) {
+        // (two if-lets rather than a loop over an array of Options: this runs on every bar)
+        if let Some(vol) = self.gov_vol.as_mut() {
+            vol.update_bar(md, t);
+        }
+        if let Some(vol) = self.msc_vol.as_mut() {
+            vol.update_bar(md, t);
+        }
     }
 
     // The rare branches of `after_mark` live out of line so the per-bar path stays small.

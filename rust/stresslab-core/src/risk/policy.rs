@@ -255,7 +255,7 @@ impl MetaStrategyController {
             let v = vol_sq[from..].iter().map(|x| pick(*x)).fold(f64::INFINITY, f64::min);
             (f, v)
         };
-        let enter_any = [0, 1, 2, 3].map(|cur| loosest(cur.min(3), false));
+        let enter_any = [0, 1, 2, 3].map(|cur| loosest(cur, false));
         let hold_any = [0, 1, 2, 3].map(|cur: usize| loosest(cur.saturating_sub(1), true));
         MetaStrategyController {
             peak: RollingPeak::new(cfg.drawdown_window_bars, initial_equity),
@@ -363,7 +363,6 @@ impl MetaStrategyController {
         if !(lo > p * f) {
             return None;
         }
-        let below = if self.tracks_volatility { v } else { f64::INFINITY };
         let mut hold = None;
         if cur > 0 && t_b - 1 - self.mode_since >= self.cfg.min_bars_in_mode {
             let low_peak = self.peak.lower_bound(n);
@@ -375,7 +374,8 @@ impl MetaStrategyController {
                 hold = Some(hv);
             }
         }
-        Some(SpanVolatility { below, hold })
+        // (without volatility thresholds `v` is infinite: no test)
+        Some(SpanVolatility { below: v, hold })
     }
 
     /// Put bar t's equity into the drawdown peak.

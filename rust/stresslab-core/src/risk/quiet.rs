@@ -90,12 +90,7 @@ impl RiskStack {
         for k in a..b {
             let t = book.t0 + k;
             let e = book.equity[k];
-            if let Some(v) = self.gov_vol.as_mut() {
-                v.update_bar(md, t);
-            }
-            if let Some(v) = self.msc_vol.as_mut() {
-                v.update_bar(md, t);
-            }
+            self.update_volatility(md, t);
             let corrupt = self.corrupt_per_bar.get(t).copied().unwrap_or(0);
             let mut acts = false;
             if let Some(g) = self.governor.as_ref() {
@@ -170,23 +165,11 @@ impl RiskStack {
         }
         // market-only: the volatility trackers take the span (and give it back if it fires)
         let gov_vol = self.governor.as_ref().and_then(|g| g.volatility_limit()).unwrap_or(f64::INFINITY);
+        // the controller's tests go to the governor's tracker when it shares it, else to its own
+        let none = SpanVolatility { below: f64::INFINITY, hold: None };
+        let (shared, own) = if self.msc_shares_vol { (msc_vol, None) } else { (none, Some(msc_vol)) };
         let mut held = [false; SPAN];
-        let ok = if self.msc_shares_vol {
-            quiet_volatility(&mut self.gov_vol, &mut self.msc_vol, md, (t_a, t_b), gov_vol, msc_vol, None, &mut held)
-        } else {
-            let none = SpanVolatility { below: f64::INFINITY, hold: None };
-            quiet_volatility(
-                &mut self.gov_vol,
-                &mut self.msc_vol,
-                md,
-                (t_a, t_b),
-                gov_vol,
-                none,
-                Some(msc_vol),
-                &mut held,
-            )
-        };
-        if !ok {
+        if !quiet_volatility(&mut self.gov_vol, &mut self.msc_vol, md, (t_a, t_b), gov_vol, shared, own, &mut held) {
             return false;
         }
         if let Some(g) = self.guard.as_mut() {

@@ -300,23 +300,8 @@ impl SafetyGovernor {
 
     /// [`Self::advance`] for every bar of a span (`corrupt` per bar, or empty when not watched).
     pub fn advance_span(&mut self, equity: &[f64], failure_streak: u32, corrupt: &[u32]) {
-        if failure_streak < self.streak_base {
-            self.streak_base = 0;
-        }
-        for &e in equity {
-            if e > self.peak {
-                self.peak = e;
-            }
-        }
-        if let Some(w) = self.loss.as_mut() {
-            for &e in equity {
-                w.push(e);
-            }
-        }
-        if let Some(w) = self.corrupt.as_mut() {
-            for k in 0..equity.len() {
-                w.push(corrupt.get(k).copied().unwrap_or(0));
-            }
+        for (k, &e) in equity.iter().enumerate() {
+            self.advance(e, failure_streak, corrupt.get(k).copied().unwrap_or(0));
         }
     }
 
