@@ -120,7 +120,7 @@ impl Engine {
             // happen inside the stretch: feed them the chunk's bars in one go
             self.observe_range(u, last);
             if let Some(r) = self.risk.as_mut() {
-                r.note_unchanged(&rows[(u - t0) * n..(last - 1 - t0) * n], u);
+                r.note_unchanged(&rows[(u - t0) * n..(last - 1 - t0) * n], &self.targets, self.cfg.rebalance, u);
             }
             if taken < len {
                 self.risk_after_mark(last - 1);

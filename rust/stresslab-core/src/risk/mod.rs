@@ -436,16 +436,12 @@ impl RiskStack {
     /// ([`refusal`]), needs no checks. Records what the filter would record and returns true then.
     #[inline]
     pub fn unchanged(&mut self, targets: &[f64], current: &[f64], rebalance: bool, t: usize, repeat_ok: bool) -> bool {
-        if self.changes_nothing(targets, current, rebalance) {
-            self.note_raw(targets);
-            return true;
+        let same = self.changes_nothing(targets, current, rebalance)
+            || (repeat_ok && !rebalance && self.repeats_refusal(targets, current, t, None));
+        if same {
+            self.note_unchanged(targets, current, rebalance, t);
         }
-        if repeat_ok && !rebalance && self.repeats_refusal(targets, current, t, None) {
-            self.note_raw(targets);
-            self.refusal.repeat_at(t, &mut self.last_denial);
-            return true;
-        }
-        false
+        same
     }
 
     /// Whether a decision changes no target (see [`Self::unchanged`]), without recording it.
@@ -479,12 +475,16 @@ impl RiskStack {
         rows.len() / n
     }
 
-    /// Record rows from bar t0 on that [`Self::unchanged_run`] found unchanged, as
-    /// [`Self::unchanged`] records each.
-    pub fn note_unchanged(&mut self, rows: &[f64], t0: usize) {
+    /// Record rows from bar t0 on that [`Self::unchanged_run`] (or [`Self::unchanged`]) found
+    /// unchanged: the strategy's targets, and for the last row that changes something (so one
+    /// taken as a repeated refusal) the denials' bar.
+    pub fn note_unchanged(&mut self, rows: &[f64], current: &[f64], rebalance: bool, t0: usize) {
         self.note_raw(rows);
-        let n = self.raw.len().max(1);
-        if let Some(k) = self.refusal.last_repeat(rows, n) {
+        if !self.refusal.is_valid() {
+            return; // no refusal to repeat
+        }
+        let n = current.len().max(1);
+        if let Some(k) = rows.chunks_exact(n).rposition(|r| !self.changes_nothing(r, current, rebalance)) {
             self.refusal.repeat_at(t0 + k, &mut self.last_denial);
         }
     }

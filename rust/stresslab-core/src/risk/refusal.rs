@@ -132,12 +132,10 @@ impl Refusal {
         })
     }
 
-    /// The last of `rows` (`n` per row) that is the remembered row, if the memo holds.
-    pub(super) fn last_repeat(&self, rows: &[f64], n: usize) -> Option<usize> {
-        if !self.valid {
-            return None;
-        }
-        rows.chunks_exact(n).rposition(|r| same_bits(r, &self.row))
+    /// Whether a refusal is remembered (none: no row can repeat one).
+    #[inline]
+    pub(super) fn is_valid(&self) -> bool {
+        self.valid
     }
 
     /// Record a repeat on bar t: the denials' bar moves to t (what a repeated denial records).
